@@ -1,0 +1,63 @@
+import { App } from 'cdk8s';
+import { stringify } from 'yaml';
+import type { Environment } from '../config/index.js';
+import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
+
+/** What one environment synthesizes to: files by path relative to dist/<env>/, and the objects themselves. */
+export interface SynthesizedEnvironment {
+  readonly environment: Environment;
+  readonly files: ReadonlyMap<string, string>;
+  readonly objects: readonly KubernetesObject[];
+  readonly stack: ObservabilityStack;
+}
+
+export interface KubernetesObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
+  readonly [key: string]: unknown;
+}
+
+export interface SynthesizeOptions {
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+  readonly dashboards?: readonly DashboardFile[];
+}
+
+const YAML_OPTIONS = { lineWidth: 0 } as const;
+
+/** Kinds that belong to the stack as a whole rather than to a component. */
+function fileFor(obj: KubernetesObject): string {
+  if (obj.kind === 'Namespace') return '00-namespace.k8s.yaml';
+  const name = obj.metadata.labels?.['app.kubernetes.io/name'];
+  return name ? `${name}.k8s.yaml` : '01-stack.k8s.yaml';
+}
+
+/** Synthesizes one environment in memory, without touching the file system. */
+export function synthesizeEnvironment(environment: Environment, opts: SynthesizeOptions = {}): SynthesizedEnvironment {
+  const app = new App({ outdir: '.' });
+  const stack = new ObservabilityStack(app, environment.name, {
+    environment,
+    ...(opts.ruleFiles ? { ruleFiles: opts.ruleFiles } : {}),
+    ...(opts.dashboards ? { dashboards: opts.dashboards } : {}),
+  });
+  const objects = stack.toJson() as KubernetesObject[];
+
+  const byFile = new Map<string, KubernetesObject[]>();
+  for (const obj of objects) {
+    const file = fileFor(obj);
+    byFile.set(file, [...(byFile.get(file) ?? []), obj]);
+  }
+  const files = new Map<string, string>();
+  for (const [file, objs] of [...byFile.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    files.set(file, objs.map((o) => stringify(o, YAML_OPTIONS)).join('---\n'));
+  }
+  if (stack.prometheus) {
+    files.set('prometheus.yml', stack.prometheus.renderConfig());
+    for (const [name, content] of stack.prometheus.rules) files.set(`rules/${name}`, content);
+  }
+  if (stack.alertmanager) files.set('alertmanager.yml', stack.alertmanager.renderConfig());
+  if (stack.grafana) {
+    for (const d of stack.grafana.provisionedDashboards) files.set(`dashboards/${d.uid}.json`, d.json);
+  }
+  return { environment, files, objects, stack };
+}

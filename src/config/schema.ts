@@ -1,0 +1,291 @@
+import { z } from 'zod';
+
+/** Kubernetes DNS-1123 label: what names of namespaces, services and secrets must be. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CPU = /^(\d+m|\d+(\.\d+)?)$/;
+const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+/** Prometheus duration, as promtool accepts it: `30s`, `5m`, `15d`, `1w`. */
+const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+/** Prometheus's `--storage.tsdb.retention.size` units. */
+const BYTE_SIZE = /^\d+(B|KB|MB|GB|TB|PB|EB)$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const DnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters (a Kubernetes DNS label)')
+  .regex(DNS_LABEL, 'must be a Kubernetes DNS label: lower-case letters, digits and "-", starting and ending alphanumeric');
+
+export const Duration = z
+  .string({ error: 'must be a Prometheus duration string such as "30s", "5m", "15d"' })
+  .regex(DURATION, 'must be a Prometheus duration such as "30s", "5m", "15d" (a number alone is not a duration)');
+
+export const CpuQuantity = z.string().regex(CPU, 'must be a CPU quantity such as "250m" or "1"');
+export const MemoryQuantity = z.string().regex(MEMORY, 'must be a memory quantity such as "512Mi" or "2Gi"');
+
+/** A key of a Kubernetes Secret in the environment's namespace. Credentials never appear inline. */
+export const SecretRef = z.strictObject(
+  {
+    secretName: DnsLabel.describe('name of a Kubernetes Secret in the namespace'),
+    key: z
+      .string()
+      .regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret data key: letters, digits, "-", "_" and "."')
+      .describe('key inside the Secret'),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'must be a reference to a Kubernetes Secret ({ secretName, key }); credentials are never written inline'
+        : undefined,
+  },
+);
+export type SecretRef = z.output<typeof SecretRef>;
+
+export const ResourceList = z.strictObject({
+  cpu: CpuQuantity,
+  memory: MemoryQuantity,
+});
+
+export const Resources = z.strictObject({
+  requests: ResourceList,
+  limits: ResourceList,
+});
+export type Resources = z.output<typeof Resources>;
+
+export const Storage = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('ephemeral').describe('data lives in an emptyDir and is lost when the pod moves'),
+  }),
+  z.strictObject({
+    type: z.literal('persistent'),
+    size: z.string().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a volume size such as "20Gi"'),
+    storageClass: DnsLabel.optional().describe('StorageClass; the cluster default when unset'),
+  }),
+]);
+export type Storage = z.output<typeof Storage>;
+
+export const Image = z.strictObject({
+  repository: z.string().min(1),
+  tag: z
+    .string()
+    .min(1)
+    .refine((t) => t !== 'latest', 'must be a pinned version, not "latest"'),
+});
+export type Image = z.output<typeof Image>;
+
+export const Ingress = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    host: z.string().regex(HOSTNAME, 'must be a DNS host name').optional(),
+    tlsSecret: DnsLabel.optional().describe('Secret of type kubernetes.io/tls holding the certificate'),
+    className: DnsLabel.optional().describe('IngressClass; the cluster default when unset'),
+    controllerNamespace: DnsLabel.default('ingress-nginx').describe(
+      'namespace of the ingress controller, the only one let through the NetworkPolicy',
+    ),
+  })
+  .superRefine((ing, ctx) => {
+    if (ing.enabled && !ing.host) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'is required when the ingress is enabled' });
+    }
+  });
+export type Ingress = z.output<typeof Ingress>;
+
+const componentBase = {
+  enabled: z.boolean(),
+  replicas: z.number().int('must be a whole number').min(1, 'must be at least 1').max(20),
+  resources: Resources,
+  image: Image.optional().describe('overrides the pinned image of src/config/versions.ts'),
+};
+
+export const PrometheusConfig = z.strictObject({
+  ...componentBase,
+  storage: Storage,
+  retention: z.strictObject({
+    time: Duration,
+    size: z.string().regex(BYTE_SIZE, 'must be a size such as "40GB" (units B, KB, MB, GB, TB)').optional(),
+  }),
+  scrapeInterval: Duration,
+  evaluationInterval: Duration,
+  ingress: Ingress,
+  externalLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}),
+});
+
+export const AlertmanagerConfig = z.strictObject({
+  ...componentBase,
+  storage: Storage,
+  retention: Duration.describe('how long silences and notification state are kept'),
+  ingress: Ingress,
+});
+
+export const GrafanaDatabase = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sqlite') }),
+  z.strictObject({
+    type: z.literal('postgres'),
+    host: z.string().regex(/^[a-z0-9.-]+:\d+$/, 'must be "host:port"'),
+    name: z.string().min(1),
+    user: z.string().min(1),
+    password: SecretRef,
+    sslMode: z.enum(['disable', 'require', 'verify-full']).default('require'),
+  }),
+]);
+
+export const GrafanaConfig = z.strictObject({
+  ...componentBase,
+  storage: Storage,
+  ingress: Ingress,
+  admin: z.strictObject({
+    secretName: DnsLabel.describe('Secret holding the admin user and password'),
+    userKey: z.string().min(1),
+    passwordKey: z.string().min(1),
+  }),
+  database: GrafanaDatabase,
+});
+
+export const NodeExporterConfig = z.strictObject({
+  enabled: z.boolean(),
+  resources: Resources,
+  image: Image.optional(),
+});
+
+export const KubeStateMetricsConfig = z.strictObject({
+  ...componentBase,
+  replicas: z
+    .number()
+    .int()
+    .min(1, 'must be 1')
+    .max(1, 'must be 1: every replica of kube-state-metrics reports every object, so two would double every count'),
+});
+
+export const Components = z.strictObject({
+  prometheus: PrometheusConfig,
+  alertmanager: AlertmanagerConfig,
+  grafana: GrafanaConfig,
+  nodeExporter: NodeExporterConfig,
+  kubeStateMetrics: KubeStateMetricsConfig,
+});
+
+const noCredentialsInUrl = (url: string): boolean => {
+  try {
+    const u = new URL(url);
+    return u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+};
+
+export const Receivers = z
+  .strictObject({
+    pagerduty: z
+      .strictObject({
+        routingKey: SecretRef.describe('Events API v2 integration key'),
+      })
+      .optional(),
+    email: z
+      .strictObject({
+        to: z.array(z.string().regex(EMAIL, 'must be an e-mail address')).min(1),
+        from: z.string().regex(EMAIL, 'must be an e-mail address'),
+        smarthost: z.string().regex(/^[a-z0-9.-]+:\d+$/, 'must be "host:port"'),
+        authUsername: z.string().optional(),
+        authPassword: SecretRef.optional(),
+        requireTls: z.boolean().default(true),
+      })
+      .optional(),
+    slack: z
+      .strictObject({
+        channel: z.string().regex(/^[#@][-_a-z0-9]+$/, 'must be a channel such as "#alerts"'),
+        apiUrl: SecretRef.describe('Secret key holding the incoming-webhook URL'),
+      })
+      .optional(),
+    webhook: z
+      .strictObject({
+        url: z
+          .string()
+          .refine(noCredentialsInUrl, 'must be an http(s) URL without user or password; put a token in bearerToken'),
+        bearerToken: SecretRef.optional(),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.pagerduty) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pagerduty'],
+        message: 'is required: P1 and P2 alerts page, and without a paging receiver they would route nowhere',
+      });
+    }
+    if (!r.email && !r.slack) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'needs email or slack: P1 to P3 alerts notify the team and P4 alerts go to a daily digest',
+      });
+    }
+  });
+export type Receivers = z.output<typeof Receivers>;
+
+export const Alerting = z.strictObject({
+  receivers: Receivers,
+  groupBy: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)).min(1),
+  digestInterval: Duration.describe('how often P4 alerts are summarised'),
+  runbookBaseUrl: z
+    .string()
+    .min(1)
+    .describe("where runbooks live; an alert's runbook_url is this plus #<alert name in lower case>"),
+});
+
+export const Tier = z.enum(['development', 'staging', 'production']);
+
+/** One environment: what a user writes in examples/environments/<name>.yaml, merged over the defaults. */
+export const EnvironmentConfig = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: DnsLabel.describe('environment name; the output folder is dist/<name>'),
+    tier: Tier.describe('production adds the high-availability requirements'),
+    namespace: DnsLabel,
+    clusterDomain: z.string().regex(HOSTNAME).default('cluster.local'),
+    components: Components,
+    alerting: Alerting,
+  })
+  .superRefine((env, ctx) => {
+    const g = env.components.grafana;
+    if (g.enabled && g.replicas > 1 && g.database.type === 'sqlite') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['components', 'grafana', 'database'],
+        message: 'must be postgres when grafana.replicas > 1: replicas cannot share a SQLite file',
+      });
+    }
+    if (env.tier !== 'production') return;
+    for (const name of ['prometheus', 'alertmanager'] as const) {
+      const c = env.components[name];
+      if (!c.enabled) continue;
+      if (c.replicas < 2) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['components', name, 'replicas'],
+          message: `must be at least 2 in a production environment, got ${c.replicas}`,
+        });
+      }
+      if (c.storage.type !== 'persistent') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['components', name, 'storage', 'type'],
+          message: 'must be "persistent" in a production environment',
+        });
+      }
+    }
+    for (const name of ['prometheus', 'alertmanager', 'grafana'] as const) {
+      const ing = env.components[name].ingress;
+      if (ing.enabled && !ing.tlsSecret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['components', name, 'ingress', 'tlsSecret'],
+          message: 'is required for an ingress in a production environment',
+        });
+      }
+    }
+  });
+
+export type EnvironmentInput = z.input<typeof EnvironmentConfig>;
+export type Environment = z.output<typeof EnvironmentConfig>;
+export type ComponentName = keyof Environment['components'];

@@ -1,0 +1,218 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import type { Environment, Image } from '../../config/index.js';
+import { IMAGE_UIDS } from '../../config/index.js';
+import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
+import { checksum } from '../common/checksum.js';
+import { addIngress } from '../common/ingress.js';
+import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
+import { addNetworkPolicy, type Flow } from '../common/network.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { dataVolume } from '../common/storage.js';
+import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import { SECRETS_DIR, buildAlertmanagerConfig, referencedSecrets } from './config.js';
+
+export type AlertmanagerSettings = Environment['components']['alertmanager'];
+
+export interface AlertmanagerProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly settings: AlertmanagerSettings;
+  readonly alerting: Environment['alerting'];
+  readonly image: Image;
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+}
+
+const WEB = 9093;
+const MESH = 9094;
+
+/**
+ * Alertmanager as a StatefulSet whose replicas form one gossip cluster. Its
+ * configuration lives in a Secret; receivers' credentials are files mounted
+ * from the Secrets the environment names, never inline.
+ */
+export class Alertmanager extends Construct implements ScrapeTarget {
+  readonly name = 'alertmanager';
+  readonly namespace: string;
+  readonly identity: ComponentIdentity;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  readonly replicas: number;
+  private readonly alerting: Environment['alerting'];
+  private readonly clusterService: string;
+  private readonly clusterDomain: string;
+  private readonly ingress: Flow[] = [];
+
+  constructor(scope: Construct, id: string, props: AlertmanagerProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.namespace = props.namespace;
+    this.alerting = props.alerting;
+    this.replicas = settings.replicas;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'alerting' };
+    this.labels = labelsFor(this.identity);
+    this.selector = selectorFor(this.identity);
+    this.clusterService = `${this.name}-cluster`;
+    const uid = IMAGE_UIDS.alertmanager;
+    const configText = this.renderConfig();
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.labels },
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeSecret(this, 'Config', {
+      metadata: { name: 'alertmanager-config', labels: this.labels },
+      type: 'Opaque',
+      stringData: { 'alertmanager.yml': configText },
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selector,
+        ports: [{ name: 'web', port: WEB, targetPort: k8s.IntOrString.fromString('web') }],
+      },
+    });
+    new k8s.KubeService(this, 'ClusterService', {
+      metadata: { name: this.clusterService, labels: this.labels },
+      spec: {
+        clusterIp: 'None',
+        // Peers must find each other before they are ready, or a cluster never forms.
+        publishNotReadyAddresses: true,
+        selector: this.selector,
+        ports: [
+          { name: 'web', port: WEB, targetPort: k8s.IntOrString.fromString('web') },
+          { name: 'mesh-tcp', port: MESH, protocol: 'TCP', targetPort: k8s.IntOrString.fromNumber(MESH) },
+          { name: 'mesh-udp', port: MESH, protocol: 'UDP', targetPort: k8s.IntOrString.fromNumber(MESH) },
+        ],
+      },
+    });
+
+    const secrets = [...new Set(referencedSecrets(props.alerting).map((s) => s.secretName))].sort();
+    const data = dataVolume('data', settings.storage, this.labels);
+    const peers = this.podNames().map((p) => `--cluster.peer=${p}.${this.clusterService}.${this.namespace}.svc:${MESH}`);
+    const clusterArgs =
+      this.replicas > 1
+        ? [`--cluster.listen-address=0.0.0.0:${MESH}`, `--cluster.advertise-address=$(POD_IP):${MESH}`, ...peers]
+        : ['--cluster.listen-address='];
+
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        serviceName: this.clusterService,
+        replicas: this.replicas,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: this.selector },
+        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
+        template: {
+          metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(configText) } },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext(uid),
+            ...(this.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            containers: [
+              {
+                name: 'alertmanager',
+                image: `${props.image.repository}:${props.image.tag}`,
+                args: [
+                  '--config.file=/etc/alertmanager/config/alertmanager.yml',
+                  '--storage.path=/alertmanager',
+                  `--data.retention=${settings.retention}`,
+                  `--web.listen-address=:${WEB}`,
+                  ...clusterArgs,
+                ],
+                env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+                ports: [
+                  { name: 'web', containerPort: WEB },
+                  { name: 'mesh-tcp', containerPort: MESH, protocol: 'TCP' },
+                  { name: 'mesh-udp', containerPort: MESH, protocol: 'UDP' },
+                ],
+                resources: resourceRequirements(settings.resources),
+                securityContext: containerSecurityContext(uid),
+                livenessProbe: httpProbe('/-/healthy', 'web'),
+                readinessProbe: httpProbe('/-/ready', 'web', { initialDelaySeconds: 3, periodSeconds: 5 }),
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/alertmanager/config', readOnly: true },
+                  { name: 'data', mountPath: '/alertmanager' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  ...secrets.map((s) => ({ name: `secret-${s}`, mountPath: `${SECRETS_DIR}/${s}`, readOnly: true })),
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', secret: { secretName: 'alertmanager-config' } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+              ...data.volumes,
+              ...secrets.map((s) => ({ name: `secret-${s}`, secret: { secretName: s } })),
+            ],
+          },
+        },
+      },
+    });
+
+    if (this.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    if (settings.ingress.enabled) {
+      const controller = addIngress(this, { name: this.name, labels: this.labels, ingress: settings.ingress, servicePort: WEB });
+      this.ingress.push({ peers: [controller], ports: [{ port: WEB }] });
+    }
+    this.ingress.push({ peers: [{ pods: this.selector }], ports: [{ port: WEB }, { port: MESH }, { port: MESH, protocol: 'UDP' }] });
+    addNetworkPolicy(this, {
+      name: this.name,
+      labels: this.labels,
+      selector: this.selector,
+      ingress: this.ingress,
+      egress: [
+        { peers: [{ pods: this.selector }], ports: [{ port: MESH }, { port: MESH, protocol: 'UDP' }] },
+        // Receivers are outside the cluster (PagerDuty, Slack, SMTP) or a webhook anywhere.
+        { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting) },
+      ],
+    });
+  }
+
+  private podNames(): string[] {
+    return Array.from({ length: this.replicas }, (_, i) => `${this.name}-${i}`);
+  }
+
+  readonly port = WEB;
+
+  /** The in-cluster URL of the API behind the Service (Grafana's Alertmanager datasource). */
+  get url(): string {
+    return `http://${this.name}.${this.namespace}.svc.${this.clusterDomain}:${WEB}`;
+  }
+
+  /** Every replica's web address, to which Prometheus sends every alert. */
+  get peerAddresses(): readonly string[] {
+    return this.podNames().map((p) => `${p}.${this.clusterService}.${this.namespace}.svc.${this.clusterDomain}:${WEB}`);
+  }
+
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [{ jobName: 'alertmanager', namespace: this.namespace, serviceName: this.clusterService, portName: 'web' }];
+  }
+
+  /** Lets the pods of a component reach the API (alerts from Prometheus, scrapes, Grafana). */
+  allowFrom(pods: { readonly selector: Record<string, string> }): void {
+    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: WEB }] });
+  }
+
+  /** The exact alertmanager.yml that goes into the Secret. */
+  renderConfig(): string {
+    return stringify(buildAlertmanagerConfig(this.alerting), { lineWidth: 0 });
+  }
+}
+
+function notificationPorts(alerting: Environment['alerting']): { port: number }[] {
+  const ports = new Set<number>([443]);
+  const smtp = alerting.receivers.email?.smarthost.split(':')[1];
+  if (smtp) ports.add(Number(smtp));
+  const hook = alerting.receivers.webhook?.url;
+  if (hook) {
+    const u = new URL(hook);
+    ports.add(u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+  }
+  return [...ports].sort((a, b) => a - b).map((port) => ({ port }));
+}

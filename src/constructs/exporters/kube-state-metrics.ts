@@ -1,0 +1,132 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { clusterScoped } from '../common/cluster-scoped.js';
+import type { Environment, Image } from '../../config/index.js';
+import { IMAGE_UIDS } from '../../config/index.js';
+import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
+import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
+import { API_SERVER_FLOW, addNetworkPolicy, type Flow } from '../common/network.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+
+export interface KubeStateMetricsProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly settings: Environment['components']['kubeStateMetrics'];
+  readonly image: Image;
+}
+
+const HTTP = 8080;
+const TELEMETRY = 8081;
+
+/** The objects kube-state-metrics reports on: read-only, list and watch. */
+const WATCHED: ReadonlyArray<{ apiGroups: string[]; resources: string[] }> = [
+  {
+    apiGroups: [''],
+    resources: [
+      'configmaps', 'secrets', 'nodes', 'pods', 'services', 'serviceaccounts', 'resourcequotas',
+      'replicationcontrollers', 'limitranges', 'persistentvolumeclaims', 'persistentvolumes', 'namespaces', 'endpoints',
+    ],
+  },
+  { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets', 'deployments', 'replicasets'] },
+  { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'] },
+  { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'] },
+  { apiGroups: ['storage.k8s.io'], resources: ['storageclasses', 'volumeattachments'] },
+  { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses', 'ingressclasses'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'] },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings', 'clusterroles', 'rolebindings', 'roles'] },
+];
+
+/** kube-state-metrics: the state of Kubernetes objects (replicas, restarts, volumes) as metrics. */
+export class KubeStateMetrics extends Construct implements ScrapeTarget {
+  readonly name = 'kube-state-metrics';
+  readonly namespace: string;
+  readonly identity: ComponentIdentity;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  private readonly ingress: Flow[] = [];
+
+  constructor(scope: Construct, id: string, props: KubeStateMetricsProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.namespace = props.namespace;
+    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'cluster-metrics' };
+    this.labels = labelsFor(this.identity);
+    this.selector = selectorFor(this.identity);
+    const uid = IMAGE_UIDS.kubeStateMetrics;
+
+    const sa = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.labels },
+      automountServiceAccountToken: false,
+    });
+    const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: `${props.namespace}-kube-state-metrics`, labels: this.labels },
+      rules: WATCHED.map((w) => ({ ...w, verbs: ['list', 'watch'] })),
+    }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${props.namespace}-kube-state-metrics`, labels: this.labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: sa.name, namespace: props.namespace }],
+    }));
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        clusterIp: 'None',
+        selector: this.selector,
+        ports: [
+          { name: 'http-metrics', port: HTTP, targetPort: k8s.IntOrString.fromString('http-metrics') },
+          { name: 'telemetry', port: TELEMETRY, targetPort: k8s.IntOrString.fromString('telemetry') },
+        ],
+      },
+    });
+
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        replicas: settings.replicas,
+        selector: { matchLabels: this.selector },
+        template: {
+          metadata: { labels: this.labels },
+          spec: {
+            serviceAccountName: sa.name,
+            automountServiceAccountToken: true,
+            securityContext: podSecurityContext(uid),
+            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            containers: [
+              {
+                name: 'kube-state-metrics',
+                image: `${props.image.repository}:${props.image.tag}`,
+                args: [`--port=${HTTP}`, `--telemetry-port=${TELEMETRY}`],
+                ports: [
+                  { name: 'http-metrics', containerPort: HTTP },
+                  { name: 'telemetry', containerPort: TELEMETRY },
+                ],
+                resources: resourceRequirements(settings.resources),
+                securityContext: containerSecurityContext(uid),
+                livenessProbe: httpProbe('/livez', 'http-metrics', { initialDelaySeconds: 5 }),
+                readinessProbe: httpProbe('/readyz', 'telemetry', { initialDelaySeconds: 5 }),
+              },
+            ],
+          },
+        },
+      },
+    });
+    if (settings.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    addNetworkPolicy(this, { name: this.name, labels: this.labels, selector: this.selector, ingress: this.ingress, egress: [API_SERVER_FLOW] });
+  }
+
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [
+      { jobName: 'kube-state-metrics', namespace: this.namespace, serviceName: this.name, portName: 'http-metrics' },
+      { jobName: 'kube-state-metrics-self', namespace: this.namespace, serviceName: this.name, portName: 'telemetry' },
+    ];
+  }
+
+  allowFrom(pods: { readonly selector: Record<string, string> }): void {
+    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: HTTP }, { port: TELEMETRY }] });
+  }
+}

@@ -1,0 +1,309 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import type { Environment, Image } from '../../config/index.js';
+import { IMAGE_UIDS } from '../../config/index.js';
+import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
+import { checksum } from '../common/checksum.js';
+import { addIngress } from '../common/ingress.js';
+import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
+import { addNetworkPolicy, type Flow } from '../common/network.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import type { DashboardFile } from '../../authoring/index.js';
+
+export type { DashboardFile };
+
+export type GrafanaSettings = Environment['components']['grafana'];
+
+export interface GrafanaProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly settings: GrafanaSettings;
+  readonly image: Image;
+}
+
+/** Something Grafana can query: it knows its URL, its datasource type, and who may reach it. */
+export interface DatasourceSource {
+  readonly url: string;
+  readonly port: number;
+  readonly selector: Record<string, string>;
+  allowFrom(pods: { readonly selector: Record<string, string> }): void;
+}
+
+export interface Datasource {
+  /** Stable uid: dashboards refer to datasources by uid. */
+  readonly uid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly url: string;
+  readonly isDefault?: boolean;
+  readonly jsonData?: Record<string, unknown>;
+}
+
+
+const PORT = 3000;
+const DASHBOARDS_DIR = '/var/lib/grafana/dashboards';
+/** Kubernetes refuses a ConfigMap over 1 MiB. */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Grafana as a Deployment: admin credentials from a Secret, datasources
+ * provisioned from the components they point at, one ConfigMap per dashboard.
+ */
+export class Grafana extends Construct implements ScrapeTarget {
+  readonly name = 'grafana';
+  readonly namespace: string;
+  readonly identity: ComponentIdentity;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  private readonly datasources: Datasource[] = [];
+  private readonly dashboards: DashboardFile[] = [];
+  private readonly egress: Flow[] = [];
+  private readonly ingress: Flow[] = [];
+
+  constructor(scope: Construct, id: string, props: GrafanaProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.namespace = props.namespace;
+    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'dashboards' };
+    this.labels = labelsFor(this.identity);
+    this.selector = selectorFor(this.identity);
+    const uid = IMAGE_UIDS.grafana;
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.labels },
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeConfigMap(this, 'Datasources', {
+      metadata: { name: 'grafana-datasources', labels: this.labels },
+      data: { 'datasources.yaml': Lazy.any({ produce: () => this.renderDatasources() }) },
+    });
+    new k8s.KubeConfigMap(this, 'DashboardProviders', {
+      metadata: { name: 'grafana-providers', labels: this.labels },
+      data: { 'dashboards.yaml': Lazy.any({ produce: () => this.renderProviders() }) },
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: { type: 'ClusterIP', selector: this.selector, ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http') }] },
+    });
+
+    const db = settings.database;
+    const dbEnv: k8s.EnvVar[] =
+      db.type === 'postgres'
+        ? [
+            { name: 'GF_DATABASE_TYPE', value: 'postgres' },
+            { name: 'GF_DATABASE_HOST', value: db.host },
+            { name: 'GF_DATABASE_NAME', value: db.name },
+            { name: 'GF_DATABASE_USER', value: db.user },
+            { name: 'GF_DATABASE_SSL_MODE', value: db.sslMode },
+            { name: 'GF_DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: db.password.secretName, key: db.password.key } } },
+          ]
+        : [];
+    if (db.type === 'postgres') {
+      this.egress.push({ peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: Number(db.host.split(':')[1]) }] });
+    }
+    const dataVolume: k8s.Volume =
+      settings.storage.type === 'persistent'
+        ? { name: 'data', persistentVolumeClaim: { claimName: this.name } }
+        : { name: 'data', emptyDir: {} };
+    if (settings.storage.type === 'persistent') {
+      new k8s.KubePersistentVolumeClaim(this, 'Data', {
+        metadata: { name: this.name, labels: this.labels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(settings.storage.storageClass ? { storageClassName: settings.storage.storageClass } : {}),
+          resources: { requests: { storage: k8s.Quantity.fromString(settings.storage.size) } },
+        },
+      });
+    }
+
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        replicas: settings.replicas,
+        selector: { matchLabels: this.selector },
+        // A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
+        strategy: settings.storage.type === 'persistent' ? { type: 'Recreate' } : { type: 'RollingUpdate' },
+        template: {
+          metadata: {
+            labels: this.labels,
+            // Datasources are read at start only; dashboards are reloaded from the mounted folder.
+            annotations: { 'checksum/datasources': Lazy.any({ produce: () => checksum(this.renderDatasources()) }) },
+          },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext(uid),
+            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            containers: [
+              {
+                name: 'grafana',
+                image: `${props.image.repository}:${props.image.tag}`,
+                ports: [{ name: 'http', containerPort: PORT }],
+                env: [
+                  { name: 'GF_SECURITY_ADMIN_USER', valueFrom: { secretKeyRef: { name: settings.admin.secretName, key: settings.admin.userKey } } },
+                  {
+                    name: 'GF_SECURITY_ADMIN_PASSWORD',
+                    valueFrom: { secretKeyRef: { name: settings.admin.secretName, key: settings.admin.passwordKey } },
+                  },
+                  { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
+                  { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
+                  { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES', value: 'false' },
+                  { name: 'GF_LOG_MODE', value: 'console' },
+                  { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
+                  { name: 'GF_PATHS_PROVISIONING', value: '/etc/grafana/provisioning' },
+                  ...(settings.ingress.enabled && settings.ingress.host
+                    ? [{ name: 'GF_SERVER_ROOT_URL', value: `${settings.ingress.tlsSecret ? 'https' : 'http'}://${settings.ingress.host}/` }]
+                    : []),
+                  ...dbEnv,
+                ],
+                resources: resourceRequirements(settings.resources),
+                securityContext: containerSecurityContext(uid),
+                livenessProbe: httpProbe('/api/health', 'http', { initialDelaySeconds: 30 }),
+                readinessProbe: httpProbe('/api/health', 'http', { initialDelaySeconds: 5, periodSeconds: 10 }),
+                volumeMounts: Lazy.any({
+                  produce: () => [
+                    { name: 'data', mountPath: '/var/lib/grafana' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                    { name: 'datasources', mountPath: '/etc/grafana/provisioning/datasources', readOnly: true },
+                    { name: 'dashboard-providers', mountPath: '/etc/grafana/provisioning/dashboards', readOnly: true },
+                    ...this.folderVolumes().mounts,
+                  ],
+                }),
+              },
+            ],
+            volumes: Lazy.any({
+              produce: () => [
+                dataVolume,
+                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+                { name: 'datasources', configMap: { name: 'grafana-datasources' } },
+                { name: 'dashboard-providers', configMap: { name: 'grafana-providers' } },
+                ...this.folderVolumes().volumes,
+              ],
+            }),
+          },
+        },
+      },
+    });
+
+    if (settings.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    if (settings.ingress.enabled) {
+      const controller = addIngress(this, { name: this.name, labels: this.labels, ingress: settings.ingress, servicePort: PORT });
+      this.ingress.push({ peers: [controller], ports: [{ port: PORT }] });
+    }
+    addNetworkPolicy(this, { name: this.name, labels: this.labels, selector: this.selector, ingress: this.ingress, egress: this.egress });
+  }
+
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [{ jobName: 'grafana', namespace: this.namespace, serviceName: this.name, portName: 'http' }];
+  }
+
+  /** Lets the pods of a component reach Grafana (Prometheus's scrapes). */
+  allowFrom(pods: { readonly selector: Record<string, string> }): void {
+    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: PORT }] });
+  }
+
+  /** Provisions a datasource that queries `source`, and opens the network path to it. */
+  addDatasource(source: DatasourceSource, ds: Omit<Datasource, 'url'>): Datasource {
+    if (this.datasources.some((d) => d.uid === ds.uid)) throw new Error(`datasource uid "${ds.uid}" is provisioned twice`);
+    const full: Datasource = { ...ds, url: source.url };
+    this.datasources.push(full);
+    source.allowFrom(this);
+    this.egress.push({ peers: [{ pods: source.selector }], ports: [{ port: source.port }] });
+    return full;
+  }
+
+  get provisionedDatasources(): readonly Datasource[] {
+    return this.datasources;
+  }
+
+  /** Provisions a dashboard from its own ConfigMap, mounted into its folder. */
+  addDashboard(dashboard: DashboardFile): void {
+    if (!/^[a-z0-9][-a-z0-9]{0,39}$/.test(dashboard.uid)) {
+      throw new Error(`dashboard uid must be kebab-case and at most 40 characters, got "${dashboard.uid}"`);
+    }
+    if (this.dashboards.some((d) => d.uid === dashboard.uid)) throw new Error(`dashboard uid "${dashboard.uid}" is added twice`);
+    const size = Buffer.byteLength(dashboard.json, 'utf8');
+    if (size > CONFIGMAP_LIMIT_BYTES - 4096) {
+      throw new Error(`dashboard "${dashboard.uid}" is ${size} bytes; a ConfigMap holds at most 1 MiB`);
+    }
+    this.dashboards.push(dashboard);
+    const name = `grafana-dashboard-${dashboard.uid}`;
+    new k8s.KubeConfigMap(this, `Dashboard-${dashboard.uid}`, {
+      metadata: { name, labels: { ...this.labels, 'grafana.obstack.io/dashboard': 'true' } },
+      data: { [`${dashboard.uid}.json`]: dashboard.json },
+    });
+  }
+
+  /**
+   * One projected volume per folder, gathering that folder's ConfigMaps:
+   * unlike subPath mounts, projected volumes receive ConfigMap updates.
+   */
+  private folderVolumes(): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+    const byFolder = new Map<string, string[]>();
+    for (const d of this.dashboards) {
+      const slug = folderSlug(d.folder);
+      byFolder.set(slug, [...(byFolder.get(slug) ?? []), `grafana-dashboard-${d.uid}`]);
+    }
+    const folders = [...byFolder.keys()].sort();
+    return {
+      volumes: folders.map((f) => ({
+        name: `dashboards-${f}`,
+        projected: { sources: (byFolder.get(f) ?? []).map((name) => ({ configMap: { name } })) },
+      })),
+      mounts: folders.map((f) => ({ name: `dashboards-${f}`, mountPath: `${DASHBOARDS_DIR}/${f}`, readOnly: true })),
+    };
+  }
+
+  get provisionedDashboards(): readonly DashboardFile[] {
+    return this.dashboards;
+  }
+
+  renderDatasources(): string {
+    return stringify(
+      {
+        apiVersion: 1,
+        deleteDatasources: [],
+        datasources: this.datasources.map((d) => ({
+          uid: d.uid,
+          name: d.name,
+          type: d.type,
+          access: 'proxy',
+          url: d.url,
+          isDefault: d.isDefault ?? false,
+          editable: false,
+          ...(d.jsonData ? { jsonData: d.jsonData } : {}),
+        })),
+      },
+      { lineWidth: 0 },
+    );
+  }
+
+  private renderProviders(): string {
+    return stringify(
+      {
+        apiVersion: 1,
+        providers: [
+          {
+            name: 'obstack',
+            type: 'file',
+            disableDeletion: true,
+            allowUiUpdates: false,
+            // ConfigMap updates reach the mounted files without a restart; Grafana rereads them.
+            updateIntervalSeconds: 30,
+            options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
+          },
+        ],
+      },
+      { lineWidth: 0 },
+    );
+  }
+}
+
+export function folderSlug(folder: string): string {
+  return folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}

@@ -1,0 +1,130 @@
+import type { ScrapeEndpoint } from './scrape.js';
+
+/** The in-pod paths of what Prometheus reads from its service account. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const RULES_DIR = '/etc/prometheus/rules';
+
+export interface PrometheusConfigInput {
+  readonly scrapeInterval: string;
+  readonly evaluationInterval: string;
+  readonly externalLabels: Readonly<Record<string, string>>;
+  /** Adds a `prometheus_replica` external label so replicas' series stay apart; dropped from alerts. */
+  readonly replicaLabel: boolean;
+  readonly alertmanagers: readonly string[];
+  readonly endpoints: readonly ScrapeEndpoint[];
+  /** Whether rule files are mounted. */
+  readonly ruleFiles: boolean;
+}
+
+type Relabel = Record<string, unknown>;
+
+const copy = (source: string, target: string): Relabel => ({ source_labels: [source], target_label: target });
+
+function endpointJob(e: ScrapeEndpoint): Record<string, unknown> {
+  const relabel: Relabel[] = [
+    { source_labels: ['__meta_kubernetes_service_name'], regex: e.serviceName, action: 'keep' },
+    { source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: e.portName, action: 'keep' },
+    copy('__meta_kubernetes_namespace', 'namespace'),
+    copy('__meta_kubernetes_pod_name', 'pod'),
+    copy('__meta_kubernetes_service_name', 'service'),
+    copy('__meta_kubernetes_pod_node_name', 'node'),
+  ];
+  if (e.instanceFromNode) relabel.push(copy('__meta_kubernetes_pod_node_name', 'instance'));
+  return {
+    job_name: e.jobName,
+    metrics_path: e.path ?? '/metrics',
+    kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: [e.namespace] } }],
+    relabel_configs: relabel,
+  };
+}
+
+/** Jobs for applications that ask to be scraped with `prometheus.io/scrape|port|path` annotations. */
+function annotationJob(role: 'pod' | 'service'): Record<string, unknown> {
+  const meta = role === 'pod' ? '__meta_kubernetes_pod' : '__meta_kubernetes_service';
+  const sdRole = role === 'pod' ? 'pod' : 'endpoints';
+  const relabel: Relabel[] = [
+    { source_labels: [`${meta}_annotation_prometheus_io_scrape`], regex: 'true', action: 'keep' },
+    // The stack's own components have jobs of their own above; scraping them twice would double every series.
+    { source_labels: [`${meta}_label_app_kubernetes_io_managed_by`], regex: 'obstack', action: 'drop' },
+    { source_labels: [`${meta}_annotation_prometheus_io_scheme`], regex: '(https?)', target_label: '__scheme__' },
+    { source_labels: [`${meta}_annotation_prometheus_io_path`], regex: '(.+)', target_label: '__metrics_path__' },
+    {
+      source_labels: ['__address__', `${meta}_annotation_prometheus_io_port`],
+      regex: '([^:]+)(?::\\d+)?;(\\d+)',
+      replacement: '$1:$2',
+      target_label: '__address__',
+    },
+    copy('__meta_kubernetes_namespace', 'namespace'),
+    copy('__meta_kubernetes_pod_name', 'pod'),
+    copy('__meta_kubernetes_pod_node_name', 'node'),
+  ];
+  if (role === 'pod') {
+    // Finished or not-yet-started pods have nothing to scrape.
+    relabel.splice(1, 0, { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed|Completed', action: 'drop' });
+  } else {
+    relabel.push(copy('__meta_kubernetes_service_name', 'service'));
+  }
+  relabel.push({ source_labels: [`${meta}_label_app_kubernetes_io_name`], regex: '(.+)', target_label: 'app' });
+  return {
+    job_name: role === 'pod' ? 'kubernetes-pods' : 'kubernetes-service-endpoints',
+    kubernetes_sd_configs: [{ role: sdRole }],
+    relabel_configs: relabel,
+  };
+}
+
+/** The kubelet's own metrics and its cAdvisor container metrics, scraped on each node's port 10250. */
+function kubeletJob(name: 'kubelet' | 'cadvisor'): Record<string, unknown> {
+  return {
+    job_name: name,
+    scheme: 'https',
+    metrics_path: name === 'kubelet' ? '/metrics' : '/metrics/cadvisor',
+    // Kubelet serving certificates are usually self-signed by the node, not by the cluster CA.
+    tls_config: { ca_file: `${SERVICE_ACCOUNT_DIR}/ca.crt`, insecure_skip_verify: true },
+    authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` },
+    kubernetes_sd_configs: [{ role: 'node' }],
+    relabel_configs: [
+      { regex: '__meta_kubernetes_node_label_(.+)', action: 'labelmap', replacement: 'node_label_$1' },
+      copy('__meta_kubernetes_node_name', 'node'),
+      copy('__meta_kubernetes_node_name', 'instance'),
+    ],
+    ...(name === 'cadvisor'
+      ? {
+          metric_relabel_configs: [
+            // Series of the pause container and of the pod cgroup carry no container name and only add cardinality.
+            { source_labels: ['container'], regex: 'POD', action: 'drop' },
+          ],
+        }
+      : {}),
+  };
+}
+
+/** The exact prometheus.yml of one environment, as a plain object for the YAML serializer. */
+export function buildPrometheusConfig(input: PrometheusConfigInput): Record<string, unknown> {
+  const externalLabels: Record<string, string> = { ...input.externalLabels };
+  if (input.replicaLabel) externalLabels.prometheus_replica = '${POD_NAME}';
+  return {
+    global: {
+      scrape_interval: input.scrapeInterval,
+      evaluation_interval: input.evaluationInterval,
+      scrape_timeout: '10s',
+      ...(Object.keys(externalLabels).length > 0 ? { external_labels: externalLabels } : {}),
+    },
+    ...(input.ruleFiles ? { rule_files: [`${RULES_DIR}/*.yaml`] } : {}),
+    ...(input.alertmanagers.length > 0
+      ? {
+          alerting: {
+            // Every replica receives every alert and deduplicates; the replica label would defeat that.
+            ...(input.replicaLabel ? { alert_relabel_configs: [{ regex: 'prometheus_replica', action: 'labeldrop' }] } : {}),
+            alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [...input.alertmanagers] }] }],
+          },
+        }
+      : {}),
+    scrape_configs: [
+      ...input.endpoints.map(endpointJob),
+      kubeletJob('kubelet'),
+      kubeletJob('cadvisor'),
+      annotationJob('pod'),
+      annotationJob('service'),
+    ],
+  };
+}

@@ -1,0 +1,242 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { clusterScoped } from '../common/cluster-scoped.js';
+import { stringify } from 'yaml';
+import type { Environment, Image } from '../../config/index.js';
+import { IMAGE_UIDS } from '../../config/index.js';
+import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
+import { checksum } from '../common/checksum.js';
+import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
+import { API_SERVER_FLOW, addNetworkPolicy, type Flow } from '../common/network.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { dataVolume } from '../common/storage.js';
+import { addIngress } from '../common/ingress.js';
+import { RULES_DIR, buildPrometheusConfig } from './config.js';
+import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
+
+export type PrometheusSettings = Environment['components']['prometheus'];
+
+export interface PrometheusProps {
+  readonly namespace: string;
+  /** The environment's name: the `app.kubernetes.io/instance` label. */
+  readonly instance: string;
+  readonly settings: PrometheusSettings;
+  readonly image: Image;
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+}
+
+const PORT = 9090;
+const CONFIG_DIR = '/etc/prometheus';
+
+/**
+ * Prometheus as a StatefulSet with Kubernetes service discovery, its rule
+ * files from a ConfigMap and a rollout whenever its configuration changes.
+ */
+export class Prometheus extends Construct implements ScrapeTarget {
+  readonly name = 'prometheus';
+  readonly namespace: string;
+  readonly port = PORT;
+  readonly identity: ComponentIdentity;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  private readonly settings: PrometheusSettings;
+  private readonly clusterDomain: string;
+  private readonly endpoints: ScrapeEndpoint[] = [];
+  private readonly alertmanagerTargets: string[] = [];
+  private readonly ruleFiles = new Map<string, string>();
+  private readonly ingress: Flow[] = [];
+
+  constructor(scope: Construct, id: string, props: PrometheusProps) {
+    super(scope, id);
+    this.namespace = props.namespace;
+    this.settings = props.settings;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'metrics' };
+    this.labels = labelsFor(this.identity);
+    this.selector = selectorFor(this.identity);
+    const { settings } = props;
+    const replicas = settings.replicas;
+    const uid = IMAGE_UIDS.prometheus;
+
+    const sa = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.labels },
+      automountServiceAccountToken: false,
+    });
+    // Service discovery reads these; nodes/metrics is what the kubelet checks for /metrics and /metrics/cadvisor.
+    const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: `${props.namespace}-prometheus`, labels: this.labels },
+      rules: [
+        { apiGroups: [''], resources: ['nodes', 'nodes/metrics', 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+        { nonResourceUrLs: ['/metrics'], verbs: ['get'] },
+      ],
+    }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${props.namespace}-prometheus`, labels: this.labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: sa.name, namespace: props.namespace }],
+    }));
+
+    new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: 'prometheus-config', labels: this.labels },
+      data: { 'prometheus.yml': Lazy.any({ produce: () => this.renderConfig() }) },
+    });
+    new k8s.KubeConfigMap(this, 'Rules', {
+      metadata: { name: 'prometheus-rules', labels: this.labels },
+      data: Lazy.any({ produce: () => Object.fromEntries([...this.ruleFiles.entries()].sort(([a], [b]) => a.localeCompare(b))) }),
+    });
+
+    const headless = new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: `${this.name}-headless`, labels: this.labels },
+      spec: { clusterIp: 'None', selector: this.selector, ports: [{ name: 'web', port: PORT, targetPort: k8s.IntOrString.fromString('web') }] },
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selector,
+        // Queries from Grafana stay on one replica, so a dashboard does not flicker between two histories.
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'web', port: PORT, targetPort: k8s.IntOrString.fromString('web') }],
+      },
+    });
+
+    const data = dataVolume('data', settings.storage, this.labels);
+    const retention = [`--storage.tsdb.retention.time=${settings.retention.time}`];
+    if (settings.retention.size) retention.push(`--storage.tsdb.retention.size=${settings.retention.size}`);
+
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        serviceName: headless.name,
+        replicas,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: this.selector },
+        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
+        template: {
+          metadata: {
+            labels: this.labels,
+            annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(this.renderConfig(), ...this.ruleFiles.values()) }) },
+          },
+          spec: {
+            serviceAccountName: sa.name,
+            // Discovery needs the API; the token is mounted explicitly rather than by default.
+            automountServiceAccountToken: true,
+            securityContext: podSecurityContext(uid),
+            terminationGracePeriodSeconds: 600,
+            ...(replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            containers: [
+              {
+                name: 'prometheus',
+                image: `${props.image.repository}:${props.image.tag}`,
+                args: [
+                  `--config.file=${CONFIG_DIR}/prometheus.yml`,
+                  '--storage.tsdb.path=/prometheus',
+                  ...retention,
+                  `--web.listen-address=:${PORT}`,
+                ],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                ports: [{ name: 'web', containerPort: PORT }],
+                resources: resourceRequirements(settings.resources),
+                securityContext: containerSecurityContext(uid),
+                livenessProbe: httpProbe('/-/healthy', 'web', { initialDelaySeconds: 30, failureThreshold: 6 }),
+                // Replaying the WAL after a restart can take minutes; the pod gets no queries until it is done.
+                readinessProbe: httpProbe('/-/ready', 'web', { initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 120 }),
+                volumeMounts: [
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'rules', mountPath: RULES_DIR, readOnly: true },
+                  { name: 'data', mountPath: '/prometheus' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: 'prometheus-config' } },
+              { name: 'rules', configMap: { name: 'prometheus-rules' } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+              ...data.volumes,
+            ],
+          },
+        },
+      },
+    });
+
+    if (replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    // Its own replicas scrape each other (self-monitoring through the headless Service).
+    this.allowFrom(this);
+    if (settings.ingress.enabled) {
+      const controller = addIngress(this, { name: this.name, labels: this.labels, ingress: settings.ingress, servicePort: PORT });
+      this.ingress.push({ peers: [controller], ports: [{ port: PORT }] });
+    }
+    this.scrape(this);
+
+    addNetworkPolicy(this, {
+      name: this.name,
+      labels: this.labels,
+      selector: this.selector,
+      ingress: this.ingress,
+      egress: [
+        API_SERVER_FLOW,
+        // Scrape targets live in any namespace on any port; nodes (kubelet, node-exporter) are host addresses.
+        { peers: [{ anyNamespace: true }] },
+        { peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 10250 }, { port: 9100 }] },
+      ],
+    });
+  }
+
+  /** The in-cluster URL that Grafana and others query. */
+  get url(): string {
+    return `http://${this.name}.${this.namespace}.svc.${this.clusterDomain}:${PORT}`;
+  }
+
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [{ jobName: 'prometheus', namespace: this.namespace, serviceName: `${this.name}-headless`, portName: 'web' }];
+  }
+
+  /** Scrapes every endpoint of a component of the stack. */
+  scrape(target: ScrapeTarget): void {
+    this.endpoints.push(...target.scrapeEndpoints);
+  }
+
+  /** Sends alerts to every Alertmanager replica directly, as Alertmanager's clustering expects. */
+  alertTo(alertmanager: { readonly peerAddresses: readonly string[] }): void {
+    this.alertmanagerTargets.push(...alertmanager.peerAddresses);
+  }
+
+  /** Lets the pods of a component reach the web port: queries, federation, self-scrapes. */
+  allowFrom(pods: { readonly selector: Record<string, string> }): void {
+    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: PORT }] });
+  }
+
+  /** Mounts a rule file (Prometheus rule-file YAML) into the rules folder. */
+  addRuleFile(fileName: string, content: string): void {
+    if (!/^[a-z0-9][-a-z0-9.]*\.yaml$/.test(fileName)) {
+      throw new Error(`rule file name must be kebab-case and end in .yaml, got "${fileName}"`);
+    }
+    if (this.ruleFiles.has(fileName)) throw new Error(`rule file "${fileName}" is added twice`);
+    this.ruleFiles.set(fileName, content);
+  }
+
+  /** Rule files by name, as mounted. */
+  get rules(): ReadonlyMap<string, string> {
+    return this.ruleFiles;
+  }
+
+  /** The exact prometheus.yml that goes into the ConfigMap. */
+  renderConfig(): string {
+    return stringify(
+      buildPrometheusConfig({
+        scrapeInterval: this.settings.scrapeInterval,
+        evaluationInterval: this.settings.evaluationInterval,
+        externalLabels: this.settings.externalLabels,
+        replicaLabel: this.settings.replicas > 1,
+        alertmanagers: this.alertmanagerTargets,
+        endpoints: this.endpoints,
+        ruleFiles: true,
+      }),
+      { lineWidth: 0 },
+    );
+  }
+}

@@ -1,0 +1,18 @@
+/** One scrape job for a component of the stack, discovered through its Service's endpoints. */
+export interface ScrapeEndpoint {
+  /** The `job` label every series of the target carries. */
+  readonly jobName: string;
+  readonly namespace: string;
+  readonly serviceName: string;
+  /** Name of the Service port to scrape. */
+  readonly portName: string;
+  /** @default '/metrics' */
+  readonly path?: string;
+  /** Use the node name as `instance` (node-exporter), so dashboards show nodes, not pod IPs. */
+  readonly instanceFromNode?: boolean;
+}
+
+/** Something Prometheus can scrape: every component of the stack implements it. */
+export interface ScrapeTarget {
+  readonly scrapeEndpoints: readonly ScrapeEndpoint[];
+}

@@ -1,0 +1,123 @@
+import { Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { clusterScoped } from './common/cluster-scoped.js';
+import { type Environment, IMAGES, type Image, type ImageName } from '../config/index.js';
+import { Alertmanager } from './alertmanager/alertmanager.js';
+import { MANAGED_BY, PART_OF } from './common/labels.js';
+import { KubeStateMetrics } from './exporters/kube-state-metrics.js';
+import { NodeExporter } from './exporters/node-exporter.js';
+import { type DashboardFile, Grafana } from './grafana/grafana.js';
+import { Prometheus } from './prometheus/prometheus.js';
+
+export interface ObservabilityStackProps extends ChartProps {
+  readonly environment: Environment;
+  /** Prometheus rule files by file name (`stack.yaml`), mounted into Prometheus. @default - none */
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+  /** Dashboards provisioned into Grafana. @default - none */
+  readonly dashboards?: readonly DashboardFile[];
+}
+
+/** Uids of the datasources the stack provisions; dashboards refer to them through a variable. */
+export const DATASOURCE_UIDS = { prometheus: 'prometheus', alertmanager: 'alertmanager' } as const;
+
+/**
+ * The whole stack of one environment. Components are wired by object: the
+ * scrape jobs, Grafana's datasources, alert delivery and the NetworkPolicy
+ * flows all follow from calls like `prometheus.scrape(grafana)`.
+ */
+export class ObservabilityStack extends Chart {
+  readonly environment: Environment;
+  readonly prometheus?: Prometheus;
+  readonly alertmanager?: Alertmanager;
+  readonly grafana?: Grafana;
+  readonly nodeExporter?: NodeExporter;
+  readonly kubeStateMetrics?: KubeStateMetrics;
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
+    const env = props.environment;
+    super(scope, id, {
+      ...props,
+      namespace: env.namespace,
+      labels: { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/managed-by': MANAGED_BY, ...props.labels },
+    });
+    this.environment = env;
+    const c = env.components;
+    const image = (name: ImageName, override: Image | undefined): Image => override ?? IMAGES[name];
+    const common = { namespace: env.namespace, instance: env.name };
+
+    clusterScoped(new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: env.namespace,
+        // node-exporter's host access keeps the namespace from enforcing "restricted"; warnings show anything else.
+        labels: { 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' },
+      },
+    }));
+    // Nothing moves unless a component's own policy allows it.
+    new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
+      metadata: { name: 'default-deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+
+    const prometheus = c.prometheus.enabled
+      ? new Prometheus(this, 'Prometheus', {
+          ...common,
+          settings: c.prometheus,
+          image: image('prometheus', c.prometheus.image),
+          clusterDomain: env.clusterDomain,
+        })
+      : undefined;
+    const alertmanager = c.alertmanager.enabled
+      ? new Alertmanager(this, 'Alertmanager', {
+          ...common,
+          settings: c.alertmanager,
+          alerting: env.alerting,
+          image: image('alertmanager', c.alertmanager.image),
+          clusterDomain: env.clusterDomain,
+        })
+      : undefined;
+    const grafana = c.grafana.enabled
+      ? new Grafana(this, 'Grafana', { ...common, settings: c.grafana, image: image('grafana', c.grafana.image) })
+      : undefined;
+    const nodeExporter = c.nodeExporter.enabled
+      ? new NodeExporter(this, 'NodeExporter', { ...common, settings: c.nodeExporter, image: image('nodeExporter', c.nodeExporter.image) })
+      : undefined;
+    const kubeStateMetrics = c.kubeStateMetrics.enabled
+      ? new KubeStateMetrics(this, 'KubeStateMetrics', {
+          ...common,
+          settings: c.kubeStateMetrics,
+          image: image('kubeStateMetrics', c.kubeStateMetrics.image),
+        })
+      : undefined;
+
+    if (prometheus) {
+      for (const target of [alertmanager, grafana, nodeExporter, kubeStateMetrics]) {
+        if (!target) continue;
+        prometheus.scrape(target);
+        target.allowFrom(prometheus);
+      }
+      if (alertmanager) prometheus.alertTo(alertmanager);
+      for (const [file, content] of Object.entries(props.ruleFiles ?? {})) prometheus.addRuleFile(file, content);
+    }
+    if (grafana) {
+      if (prometheus) {
+        grafana.addDatasource(prometheus, { uid: DATASOURCE_UIDS.prometheus, name: 'Prometheus', type: 'prometheus', isDefault: true, jsonData: { httpMethod: 'POST', timeInterval: env.components.prometheus.scrapeInterval } });
+      }
+      if (alertmanager) {
+        grafana.addDatasource(alertmanager, {
+          uid: DATASOURCE_UIDS.alertmanager,
+          name: 'Alertmanager',
+          type: 'alertmanager',
+          jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
+        });
+      }
+      for (const d of props.dashboards ?? []) grafana.addDashboard(d);
+    }
+
+    this.prometheus = prometheus;
+    this.alertmanager = alertmanager;
+    this.grafana = grafana;
+    this.nodeExporter = nodeExporter;
+    this.kubeStateMetrics = kubeStateMetrics;
+  }
+}
