@@ -1,0 +1,136 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
+import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
+import { stackRuleFiles } from '../../rules/index.js';
+import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
+import { type Started, freePort, start, waitFor } from '../support/processes.js';
+import { type Json, example } from './helpers.js';
+
+/**
+ * Runs the real Prometheus on the synthesized configuration. Debian's build
+ * has no Kubernetes discovery, so each job reads a file of targets that carry
+ * the same `__meta_kubernetes_*` labels Kubernetes discovery would set; the
+ * relabelling under test is exactly the generated one.
+ */
+const pod = (ip: string, labels: Record<string, string>) => ({ targets: [`${ip}:8080`], labels: { __meta_kubernetes_pod_phase: 'Running', ...labels } });
+
+const TARGETS: Record<string, unknown[]> = {
+  'kubernetes-pods': [
+    pod('10.0.0.5', {
+      __meta_kubernetes_namespace: 'shop',
+      __meta_kubernetes_pod_name: 'web-1',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+      __meta_kubernetes_pod_annotation_prometheus_io_port: '9999',
+      __meta_kubernetes_pod_annotation_prometheus_io_path: '/custom/metrics',
+      __meta_kubernetes_pod_label_app_kubernetes_io_name: 'web',
+    }),
+    pod('10.0.0.6', { __meta_kubernetes_namespace: 'shop', __meta_kubernetes_pod_name: 'quiet-1' }),
+    pod('10.0.0.7', {
+      __meta_kubernetes_namespace: 'obstack-dev',
+      __meta_kubernetes_pod_name: 'grafana-abc',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+      __meta_kubernetes_pod_label_app_kubernetes_io_managed_by: 'obstack',
+    }),
+    pod('10.0.0.8', {
+      __meta_kubernetes_namespace: 'shop',
+      __meta_kubernetes_pod_name: 'job-done',
+      __meta_kubernetes_pod_phase: 'Succeeded',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+    }),
+  ],
+  'node-exporter': [
+    {
+      targets: ['192.168.1.10:9100'],
+      labels: {
+        __meta_kubernetes_namespace: 'obstack-dev',
+        __meta_kubernetes_service_name: 'node-exporter',
+        __meta_kubernetes_endpoint_port_name: 'metrics',
+        __meta_kubernetes_pod_name: 'node-exporter-x1',
+        __meta_kubernetes_pod_node_name: 'worker-1',
+      },
+    },
+    {
+      targets: ['10.0.0.9:9100'],
+      labels: { __meta_kubernetes_namespace: 'obstack-dev', __meta_kubernetes_service_name: 'other', __meta_kubernetes_endpoint_port_name: 'metrics' },
+    },
+  ],
+};
+
+describe('the synthesized prometheus.yml in a real Prometheus', () => {
+  let root: string;
+  let prometheus: Started;
+  let base: string;
+  let active: Json[];
+  let dropped: Json[];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'obstack-prom-'));
+    const env = example('dev');
+    const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env) });
+    const rulesDir = join(root, 'rules');
+    const saDir = join(root, 'sa');
+    mkdirSync(rulesDir);
+    mkdirSync(saDir);
+    mkdirSync(join(root, 'targets'));
+    writeFileSync(join(saDir, 'token'), 'x');
+    writeFileSync(join(saDir, 'ca.crt'), '');
+    for (const [rel, content] of result.files) if (rel.startsWith('rules/')) writeFileSync(join(root, rel), content);
+    const offline = toOfflineConfig(result.files.get('prometheus.yml') ?? '', root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: rulesDir });
+    expect(offline.findings).toEqual([]);
+    const jobs = (parse(offline.text) as Json).scrape_configs.map((j: Json) => j.job_name as string);
+    for (const job of jobs) writeFileSync(join(root, 'targets', `${job}.json`), JSON.stringify(TARGETS[job] ?? []));
+    writeFileSync(join(root, 'prometheus.yml'), offline.text);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    prometheus = start('prometheus', [
+      `--config.file=${join(root, 'prometheus.yml')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--storage.tsdb.path=${join(root, 'data')}`,
+    ]);
+    const targets = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${base}/api/v1/targets`)).json()) as Json;
+        return body.data.activeTargets.length > 0 ? body.data : undefined;
+      },
+      30_000,
+      'Prometheus targets',
+      prometheus,
+    );
+    active = targets.activeTargets;
+    dropped = targets.droppedTargets;
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('scrapes an annotated pod on the port and path its annotations name', () => {
+    const web = active.find((t) => t.labels.pod === 'web-1');
+    expect(web.scrapePool).toBe('kubernetes-pods');
+    expect(web.scrapeUrl).toBe('http://10.0.0.5:9999/custom/metrics');
+    expect(web.labels).toMatchObject({ namespace: 'shop', app: 'web', job: 'kubernetes-pods' });
+  });
+
+  it('skips pods without the annotation, finished pods, and the stack\'s own pods (they have their own jobs)', () => {
+    const droppedPods = dropped.map((t) => t.discoveredLabels.__meta_kubernetes_pod_name).filter(Boolean);
+    expect(droppedPods).toEqual(expect.arrayContaining(['quiet-1', 'grafana-abc', 'job-done']));
+    expect(active.filter((t) => t.scrapePool === 'kubernetes-pods')).toHaveLength(1);
+  });
+
+  it("labels node-exporter series with the node's name and keeps only its own Service", () => {
+    const nodes = active.filter((t) => t.scrapePool === 'node-exporter');
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0].labels).toMatchObject({ instance: 'worker-1', node: 'worker-1', job: 'node-exporter', namespace: 'obstack-dev' });
+  });
+
+  it('loads the shipped rule files', async () => {
+    const body = (await (await fetch(`${base}/api/v1/rules`)).json()) as Json;
+    const names = body.data.groups.flatMap((g: Json) => g.rules.map((r: Json) => r.name));
+    expect(names).toContain('Watchdog');
+  });
+});
