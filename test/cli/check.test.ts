@@ -1,0 +1,107 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { stackDashboards } from '../../dashboards/index.js';
+import { stackRuleFiles } from '../../rules/index.js';
+import { checkRouting, checkSynthesized } from '../../src/cli/check.js';
+import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
+import { RECEIVERS } from '../../src/constructs/index.js';
+import { listExemptions } from '../../src/validate/index.js';
+import { example } from '../constructs/helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+
+function synthesized(name: (typeof ENVIRONMENTS)[number]) {
+  const env = example(name);
+  return synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env), dashboards: stackDashboards(env) });
+}
+
+describe('every environment passes every check', () => {
+  for (const name of ENVIRONMENTS) {
+    it(`${name}: Kubernetes schema, security policy, promtool, amtool and routing`, () => {
+      const result = synthesized(name);
+      expect(result.files.has('prometheus.yml')).toBe(true);
+      expect(result.files.has('alertmanager.yml')).toBe(true);
+      expect(checkSynthesized(result, { tools: true })).toEqual([]);
+    });
+
+    it(`${name}: the only exemptions are node-exporter's host access, each with its reason`, () => {
+      const exemptions = listExemptions(synthesized(name).objects);
+      expect(exemptions.map((e) => `${e.object} ${e.rule}`).sort()).toEqual([
+        `DaemonSet/${example(name).namespace}/node-exporter host-namespaces`,
+        `DaemonSet/${example(name).namespace}/node-exporter host-path`,
+      ]);
+      for (const e of exemptions) expect(e.reason.length).toBeGreaterThan(20);
+    });
+  }
+});
+
+describe('the routing check', () => {
+  it('catches a tree that would page for a P4', () => {
+    const config = parse(synthesized('dev').files.get('alertmanager.yml') ?? '') as { route: { routes: Array<Record<string, unknown>> } };
+    const digest = config.route.routes.find((r) => r.receiver === RECEIVERS.digest);
+    if (!digest) throw new Error('no digest route');
+    digest.receiver = RECEIVERS.pager;
+    const file = join(mkdtempSync(join(tmpdir(), 'obstack-route-')), 'alertmanager.yml');
+    writeFileSync(file, stringify(config));
+    const messages = checkRouting(file).map((f) => f.message);
+    expect(messages).toContain('a P4 alert must not reach "pager" but reaches ["pager"]');
+    expect(messages).toContain('a P4 alert must reach "digest" but reaches ["pager"]');
+  });
+
+  it('catches a P1 that reaches no paging receiver', () => {
+    const config = parse(synthesized('prod').files.get('alertmanager.yml') ?? '') as { route: { routes: Array<Record<string, unknown>> } };
+    config.route.routes = config.route.routes.filter((r) => r.receiver !== RECEIVERS.pager);
+    const file = join(mkdtempSync(join(tmpdir(), 'obstack-route-')), 'alertmanager.yml');
+    writeFileSync(file, stringify(config));
+    expect(checkRouting(file).map((f) => f.message)).toContain('a P1 alert must reach "pager" but reaches ["team"]');
+  });
+});
+
+describe('the obstack command, as a process', () => {
+  const obstack = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'obstack.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+
+  it('synthesizes every environment into the output folder', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'obstack-cli-')), 'dist');
+    const r = obstack('synth', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    for (const name of ENVIRONMENTS) {
+      for (const file of ['prometheus.yml', 'alertmanager.yml', 'prometheus.k8s.yaml', 'rules/stack.yaml']) {
+        expect(existsSync(join(out, name, file)), `${name}/${file}`).toBe(true);
+      }
+    }
+    const configMap = readFileSync(join(out, 'prod', 'prometheus.k8s.yaml'), 'utf8');
+    const prometheusYml = readFileSync(join(out, 'prod', 'prometheus.yml'), 'utf8');
+    const docs = configMap.split(/^---$/m).map((d) => parse(d) as { kind: string; metadata: { name: string }; data?: Record<string, string> });
+    expect(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'prometheus-config')?.data?.['prometheus.yml']).toBe(prometheusYml);
+  });
+
+  it('refuses a broken environment file with exit 1, the path of the field, and no stack trace', () => {
+    const r = obstack('synth', '--env-file', join(ROOT, 'test', 'config', 'broken', 'negative-replicas.yaml'), '--out', join(tmpdir(), 'never-written'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('components.alertmanager.replicas: must be at least 1 (found -1)');
+    expect(r.stderr).not.toMatch(/\bat .*\.(ts|js|cjs):\d+/);
+    expect(existsSync(join(tmpdir(), 'never-written'))).toBe(false);
+  });
+
+  it('refuses an unknown option with the usage', () => {
+    const r = obstack('synth', '--environment', 'dev');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("Unknown option '--environment'");
+    expect(r.stderr).toContain('usage: obstack');
+  });
+
+  it('prints a JSON Schema that names every component', () => {
+    const r = obstack('schema');
+    expect(r.status).toBe(0);
+    const schema = JSON.parse(r.stdout) as { properties: { components: { properties: Record<string, unknown> } } };
+    expect(Object.keys(schema.properties.components.properties).sort()).toEqual(
+      ['alertmanager', 'grafana', 'kubeStateMetrics', 'nodeExporter', 'prometheus'],
+    );
+  });
+});

@@ -1,0 +1,98 @@
+import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadEnvironmentFile } from '../../src/config/index.js';
+import { run } from '../../src/cli/main.js';
+
+const BROKEN = join(import.meta.dirname, 'broken');
+
+/** Each broken file, the path the error must name, and what it must say. */
+const CASES: ReadonlyArray<{ file: string; path: string; says: RegExp }> = [
+  { file: 'wrong-type.yaml', path: 'components.prometheus.replicas', says: /expected number/ },
+  { file: 'unknown-component.yaml', path: 'components', says: /unknown field "loki"/ },
+  { file: 'negative-replicas.yaml', path: 'components.alertmanager.replicas', says: /at least 1 \(found -1\)/ },
+  { file: 'inline-credential.yaml', path: 'alerting.receivers.slack.apiUrl', says: /reference to a Kubernetes Secret/ },
+  { file: 'malformed.yaml', path: '(file)', says: /malformed YAML/ },
+  { file: 'bad-duration.yaml', path: 'components.prometheus.retention.time', says: /Prometheus duration/ },
+  { file: 'no-paging-receiver.yaml', path: 'alerting.receivers.pagerduty', says: /P1 and P2 alerts page/ },
+  { file: 'prod-single-replica.yaml', path: 'components.prometheus.replicas', says: /at least 2 in a production environment, got 1/ },
+  { file: 'bad-memory.yaml', path: 'components.grafana.resources.requests.memory', says: /memory quantity/ },
+  { file: 'latest-image.yaml', path: 'components.prometheus.image.tag', says: /pinned version, not "latest"/ },
+  { file: 'bad-namespace.yaml', path: 'namespace', says: /DNS label/ },
+  { file: 'webhook-with-password.yaml', path: 'alerting.receivers.webhook.url', says: /without user or password/ },
+  { file: 'ingress-without-host.yaml', path: 'components.grafana.ingress.host', says: /required when the ingress is enabled/ },
+  { file: 'grafana-ha-sqlite.yaml', path: 'components.grafana.database', says: /must be postgres when grafana.replicas > 1/ },
+  { file: 'not-a-mapping.yaml', path: '(file)', says: /must be a YAML mapping/ },
+  { file: 'name-mismatch.yaml', path: 'name', says: /must match the file name "name-mismatch"/ },
+];
+
+function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d)) {
+      const p = join(d, entry);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p.slice(dir.length)] = `${statSync(p).mtimeMs}:${readFileSync(p, 'utf8')}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('broken environment files', () => {
+  it('covers every file in the folder', () => {
+    expect(readdirSync(BROKEN).sort()).toEqual(CASES.map((c) => c.file).sort());
+  });
+
+  for (const c of CASES) {
+    it(`refuses ${c.file} naming ${c.path}`, () => {
+      let error: unknown;
+      try {
+        loadEnvironmentFile(join(BROKEN, c.file));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const configError = error as ConfigError;
+      expect(configError.code).toBe('E_CONFIG');
+      const line = configError.message.split('\n').find((l) => l.trim().startsWith(`${c.path}:`));
+      expect(line, configError.message).toBeDefined();
+      expect(line).toMatch(c.says);
+      expect(configError.message).toContain(c.file);
+    });
+  }
+});
+
+describe('a refused synth', () => {
+  it('exits 1, prints every problem, and leaves an existing dist/ exactly as it was', () => {
+    const work = mkdtempSync(join(tmpdir(), 'obstack-refused-'));
+    const out = join(work, 'dist');
+    const good = join(import.meta.dirname, '..', '..', 'examples', 'environments');
+    expect(run(['synth', '--environments', good, '--out', out])).toBe(0);
+    const before = snapshotTree(out);
+    expect(Object.keys(before).length).toBeGreaterThan(20);
+
+    // A good environment next to broken ones: nothing at all may be written.
+    const mixed = join(work, 'envs');
+    cpSync(good, mixed, { recursive: true });
+    for (const c of CASES.slice(0, 4)) cpSync(join(BROKEN, c.file), join(mixed, c.file));
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      errors.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = run(['synth', '--environments', mixed, '--out', out]);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(1);
+    const printed = errors.join('');
+    for (const c of CASES.slice(0, 4)) expect(printed).toContain(`${c.path}:`);
+    expect(printed).not.toMatch(/\n\s+at /); // no stack trace
+    expect(snapshotTree(out)).toEqual(before);
+  });
+});
