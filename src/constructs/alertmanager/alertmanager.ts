@@ -1,17 +1,16 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
 import { addIngress } from '../common/ingress.js';
-import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
-import { addNetworkPolicy, type Flow } from '../common/network.js';
+import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
-import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { SECRETS_DIR, buildAlertmanagerConfig, referencedSecrets } from './config.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
@@ -34,36 +33,30 @@ const MESH = 9094;
  * configuration lives in a Secret; receivers' credentials are files mounted
  * from the Secrets the environment names, never inline.
  */
-export class Alertmanager extends Construct implements ScrapeTarget {
-  readonly name = 'alertmanager';
-  readonly namespace: string;
-  readonly identity: ComponentIdentity;
-  readonly labels: Record<string, string>;
-  readonly selector: Record<string, string>;
+export class Alertmanager extends StackComponent {
   readonly replicas: number;
   private readonly alerting: Environment['alerting'];
   private readonly clusterService: string;
   private readonly clusterDomain: string;
-  private readonly ingress: Flow[] = [];
 
   constructor(scope: Construct, id: string, props: AlertmanagerProps) {
-    super(scope, id);
+    super(scope, id, {
+      name: 'alertmanager',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'alerting',
+      ports: [{ port: WEB }],
+    });
     const { settings } = props;
-    this.namespace = props.namespace;
     this.alerting = props.alerting;
     this.replicas = settings.replicas;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'alerting' };
-    this.labels = labelsFor(this.identity);
-    this.selector = selectorFor(this.identity);
     this.clusterService = `${this.name}-cluster`;
     const uid = IMAGE_UIDS.alertmanager;
     const configText = this.renderConfig();
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels: this.labels },
-      automountServiceAccountToken: false,
-    });
+    this.addServiceAccount();
     new k8s.KubeSecret(this, 'Config', {
       metadata: { name: 'alertmanager-config', labels: this.labels },
       type: 'Opaque',
@@ -161,17 +154,12 @@ export class Alertmanager extends Construct implements ScrapeTarget {
       this.ingress.push({ peers: [controller], ports: [{ port: WEB }] });
     }
     this.ingress.push({ peers: [{ pods: this.selector }], ports: [{ port: WEB }, { port: MESH }, { port: MESH, protocol: 'UDP' }] });
-    addNetworkPolicy(this, {
-      name: this.name,
-      labels: this.labels,
-      selector: this.selector,
-      ingress: this.ingress,
-      egress: [
-        { peers: [{ pods: this.selector }], ports: [{ port: MESH }, { port: MESH, protocol: 'UDP' }] },
-        // Receivers are outside the cluster (PagerDuty, Slack, SMTP) or a webhook anywhere.
-        { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting) },
-      ],
-    });
+    this.egress.push(
+      { peers: [{ pods: this.selector }], ports: [{ port: MESH }, { port: MESH, protocol: 'UDP' }] },
+      // Receivers are outside the cluster (PagerDuty, Slack, SMTP) or a webhook anywhere.
+      { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting) },
+    );
+    this.addNetworkPolicy();
   }
 
   private podNames(): string[] {
@@ -192,11 +180,6 @@ export class Alertmanager extends Construct implements ScrapeTarget {
 
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
     return [{ jobName: 'alertmanager', namespace: this.namespace, serviceName: this.clusterService, portName: 'web' }];
-  }
-
-  /** Lets the pods of a component reach the API (alerts from Prometheus, scrapes, Grafana). */
-  allowFrom(pods: { readonly selector: Record<string, string> }): void {
-    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: WEB }] });
   }
 
   /** The exact alertmanager.yml that goes into the Secret. */

@@ -1,13 +1,13 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
-import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
-import { API_SERVER_FLOW, addNetworkPolicy, type Flow } from '../common/network.js';
+import { StackComponent } from '../common/component.js';
+import { API_SERVER_FLOW } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
-import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 
 export interface KubeStateMetricsProps {
   readonly namespace: string;
@@ -42,27 +42,20 @@ const WATCHED: ReadonlyArray<{ apiGroups: string[]; resources: string[] }> = [
 ];
 
 /** kube-state-metrics: the state of Kubernetes objects (replicas, restarts, volumes) as metrics. */
-export class KubeStateMetrics extends Construct implements ScrapeTarget {
-  readonly name = 'kube-state-metrics';
-  readonly namespace: string;
-  readonly identity: ComponentIdentity;
-  readonly labels: Record<string, string>;
-  readonly selector: Record<string, string>;
-  private readonly ingress: Flow[] = [];
-
+export class KubeStateMetrics extends StackComponent {
   constructor(scope: Construct, id: string, props: KubeStateMetricsProps) {
-    super(scope, id);
+    super(scope, id, {
+      name: 'kube-state-metrics',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'cluster-metrics',
+      ports: [{ port: HTTP }, { port: TELEMETRY }],
+    });
     const { settings } = props;
-    this.namespace = props.namespace;
-    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'cluster-metrics' };
-    this.labels = labelsFor(this.identity);
-    this.selector = selectorFor(this.identity);
     const uid = IMAGE_UIDS.kubeStateMetrics;
 
-    const sa = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels: this.labels },
-      automountServiceAccountToken: false,
-    });
+    const sa = this.addServiceAccount();
     const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name: `${props.namespace}-kube-state-metrics`, labels: this.labels },
       rules: WATCHED.map((w) => ({ ...w, verbs: ['list', 'watch'] })),
@@ -116,7 +109,8 @@ export class KubeStateMetrics extends Construct implements ScrapeTarget {
       },
     });
     if (settings.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
-    addNetworkPolicy(this, { name: this.name, labels: this.labels, selector: this.selector, ingress: this.ingress, egress: [API_SERVER_FLOW] });
+    this.egress.push(API_SERVER_FLOW);
+    this.addNetworkPolicy();
   }
 
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
@@ -124,9 +118,5 @@ export class KubeStateMetrics extends Construct implements ScrapeTarget {
       { jobName: 'kube-state-metrics', namespace: this.namespace, serviceName: this.name, portName: 'http-metrics' },
       { jobName: 'kube-state-metrics-self', namespace: this.namespace, serviceName: this.name, portName: 'telemetry' },
     ];
-  }
-
-  allowFrom(pods: { readonly selector: Record<string, string> }): void {
-    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: HTTP }, { port: TELEMETRY }] });
   }
 }

@@ -1,11 +1,10 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
-import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
-import { addNetworkPolicy, type Flow } from '../common/network.js';
+import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, exemptionAnnotations, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
-import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 
 export interface NodeExporterProps {
   readonly namespace: string;
@@ -17,26 +16,19 @@ export interface NodeExporterProps {
 const PORT = 9100;
 
 /** node-exporter on every node, for CPU, memory, disk and network of the hosts. */
-export class NodeExporter extends Construct implements ScrapeTarget {
-  readonly name = 'node-exporter';
-  readonly namespace: string;
-  readonly identity: ComponentIdentity;
-  readonly labels: Record<string, string>;
-  readonly selector: Record<string, string>;
-  private readonly ingress: Flow[] = [];
-
+export class NodeExporter extends StackComponent {
   constructor(scope: Construct, id: string, props: NodeExporterProps) {
-    super(scope, id);
-    this.namespace = props.namespace;
-    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'node-metrics' };
-    this.labels = labelsFor(this.identity);
-    this.selector = selectorFor(this.identity);
+    super(scope, id, {
+      name: 'node-exporter',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'node-metrics',
+      ports: [{ port: PORT }],
+    });
     const uid = IMAGE_UIDS.nodeExporter;
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels: this.labels },
-      automountServiceAccountToken: false,
-    });
+    this.addServiceAccount();
     new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
       spec: { clusterIp: 'None', selector: this.selector, ports: [{ name: 'metrics', port: PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
@@ -99,14 +91,10 @@ export class NodeExporter extends Construct implements ScrapeTarget {
       },
     });
     // Host-network pods are outside NetworkPolicy's reach in most CNIs; the policy still states the intent.
-    addNetworkPolicy(this, { name: this.name, labels: this.labels, selector: this.selector, ingress: this.ingress, egress: [] });
+    this.addNetworkPolicy();
   }
 
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
     return [{ jobName: 'node-exporter', namespace: this.namespace, serviceName: this.name, portName: 'metrics', instanceFromNode: true }];
-  }
-
-  allowFrom(pods: { readonly selector: Record<string, string> }): void {
-    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: PORT }] });
   }
 }

@@ -1,16 +1,15 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
 import { addIngress } from '../common/ingress.js';
-import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
-import { addNetworkPolicy, type Flow } from '../common/network.js';
+import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
-import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import type { DashboardFile } from '../../authoring/index.js';
 
 export type { DashboardFile };
@@ -52,30 +51,23 @@ export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
  * Grafana as a Deployment: admin credentials from a Secret, datasources
  * provisioned from the components they point at, one ConfigMap per dashboard.
  */
-export class Grafana extends Construct implements ScrapeTarget {
-  readonly name = 'grafana';
-  readonly namespace: string;
-  readonly identity: ComponentIdentity;
-  readonly labels: Record<string, string>;
-  readonly selector: Record<string, string>;
+export class Grafana extends StackComponent {
   private readonly datasources: Datasource[] = [];
   private readonly dashboards: DashboardFile[] = [];
-  private readonly egress: Flow[] = [];
-  private readonly ingress: Flow[] = [];
 
   constructor(scope: Construct, id: string, props: GrafanaProps) {
-    super(scope, id);
+    super(scope, id, {
+      name: 'grafana',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'dashboards',
+      ports: [{ port: PORT }],
+    });
     const { settings } = props;
-    this.namespace = props.namespace;
-    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'dashboards' };
-    this.labels = labelsFor(this.identity);
-    this.selector = selectorFor(this.identity);
     const uid = IMAGE_UIDS.grafana;
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels: this.labels },
-      automountServiceAccountToken: false,
-    });
+    this.addServiceAccount();
     new k8s.KubeConfigMap(this, 'Datasources', {
       metadata: { name: 'grafana-datasources', labels: this.labels },
       data: { 'datasources.yaml': Lazy.any({ produce: () => this.renderDatasources() }) },
@@ -195,16 +187,11 @@ export class Grafana extends Construct implements ScrapeTarget {
       const controller = addIngress(this, { name: this.name, labels: this.labels, ingress: settings.ingress, servicePort: PORT });
       this.ingress.push({ peers: [controller], ports: [{ port: PORT }] });
     }
-    addNetworkPolicy(this, { name: this.name, labels: this.labels, selector: this.selector, ingress: this.ingress, egress: this.egress });
+    this.addNetworkPolicy();
   }
 
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
     return [{ jobName: 'grafana', namespace: this.namespace, serviceName: this.name, portName: 'http' }];
-  }
-
-  /** Lets the pods of a component reach Grafana (Prometheus's scrapes). */
-  allowFrom(pods: { readonly selector: Record<string, string> }): void {
-    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: PORT }] });
   }
 
   /** Provisions a datasource that queries `source`, and opens the network path to it. */

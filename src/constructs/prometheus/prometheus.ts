@@ -1,14 +1,14 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
 import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
-import { type ComponentIdentity, labelsFor, selectorFor } from '../common/labels.js';
-import { API_SERVER_FLOW, addNetworkPolicy, type Flow } from '../common/network.js';
+import { StackComponent } from '../common/component.js';
+import { API_SERVER_FLOW } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
 import { addIngress } from '../common/ingress.js';
@@ -34,36 +34,30 @@ const CONFIG_DIR = '/etc/prometheus';
  * Prometheus as a StatefulSet with Kubernetes service discovery, its rule
  * files from a ConfigMap and a rollout whenever its configuration changes.
  */
-export class Prometheus extends Construct implements ScrapeTarget {
-  readonly name = 'prometheus';
-  readonly namespace: string;
+export class Prometheus extends StackComponent {
   readonly port = PORT;
-  readonly identity: ComponentIdentity;
-  readonly labels: Record<string, string>;
-  readonly selector: Record<string, string>;
   private readonly settings: PrometheusSettings;
   private readonly clusterDomain: string;
   private readonly endpoints: ScrapeEndpoint[] = [];
   private readonly alertmanagerTargets: string[] = [];
   private readonly ruleFiles = new Map<string, string>();
-  private readonly ingress: Flow[] = [];
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
-    super(scope, id);
-    this.namespace = props.namespace;
+    super(scope, id, {
+      name: 'prometheus',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'metrics',
+      ports: [{ port: PORT }],
+    });
     this.settings = props.settings;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.identity = { name: this.name, instance: props.instance, version: props.image.tag, component: 'metrics' };
-    this.labels = labelsFor(this.identity);
-    this.selector = selectorFor(this.identity);
     const { settings } = props;
     const replicas = settings.replicas;
     const uid = IMAGE_UIDS.prometheus;
 
-    const sa = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels: this.labels },
-      automountServiceAccountToken: false,
-    });
+    const sa = this.addServiceAccount();
     // Service discovery reads these; nodes/metrics is what the kubelet checks for /metrics and /metrics/cadvisor.
     const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name: `${props.namespace}-prometheus`, labels: this.labels },
@@ -172,18 +166,13 @@ export class Prometheus extends Construct implements ScrapeTarget {
     }
     this.scrape(this);
 
-    addNetworkPolicy(this, {
-      name: this.name,
-      labels: this.labels,
-      selector: this.selector,
-      ingress: this.ingress,
-      egress: [
-        API_SERVER_FLOW,
-        // Scrape targets live in any namespace on any port; nodes (kubelet, node-exporter) are host addresses.
-        { peers: [{ anyNamespace: true }] },
-        { peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 10250 }, { port: 9100 }] },
-      ],
-    });
+    this.egress.push(
+      API_SERVER_FLOW,
+      // Scrape targets live in any namespace on any port; nodes (kubelet, node-exporter) are host addresses.
+      { peers: [{ anyNamespace: true }] },
+      { peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 10250 }, { port: 9100 }] },
+    );
+    this.addNetworkPolicy();
   }
 
   /** The in-cluster URL that Grafana and others query. */
@@ -203,11 +192,6 @@ export class Prometheus extends Construct implements ScrapeTarget {
   /** Sends alerts to every Alertmanager replica directly, as Alertmanager's clustering expects. */
   alertTo(alertmanager: { readonly peerAddresses: readonly string[] }): void {
     this.alertmanagerTargets.push(...alertmanager.peerAddresses);
-  }
-
-  /** Lets the pods of a component reach the web port: queries, federation, self-scrapes. */
-  allowFrom(pods: { readonly selector: Record<string, string> }): void {
-    this.ingress.push({ peers: [{ pods: pods.selector }], ports: [{ port: PORT }] });
   }
 
   /** Mounts a rule file (Prometheus rule-file YAML) into the rules folder. */

@@ -1,0 +1,71 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
+import { type ComponentIdentity, labelsFor, selectorFor } from './labels.js';
+import { type Flow, type PortSpec, addNetworkPolicy } from './network.js';
+
+export interface ComponentProps {
+  /** `app.kubernetes.io/name` and the name of the component's main objects. */
+  readonly name: string;
+  readonly namespace: string;
+  /** The environment: `app.kubernetes.io/instance`. */
+  readonly instance: string;
+  /** The image tag: `app.kubernetes.io/version`. */
+  readonly version: string;
+  /** `app.kubernetes.io/component`. */
+  readonly component: string;
+  /** Ports other components may be allowed to reach with `allowFrom`. */
+  readonly ports: readonly PortSpec[];
+}
+
+/**
+ * What every component of the stack shares: its labels computed once, its
+ * ServiceAccount, and a NetworkPolicy whose ingress grows as other
+ * components are wired to it (`allowFrom`).
+ */
+export abstract class StackComponent extends Construct implements ScrapeTarget {
+  readonly name: string;
+  readonly namespace: string;
+  readonly identity: ComponentIdentity;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  protected readonly ingress: Flow[] = [];
+  protected readonly egress: Flow[] = [];
+  private readonly ports: readonly PortSpec[];
+
+  constructor(scope: Construct, id: string, props: ComponentProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.namespace = props.namespace;
+    this.ports = props.ports;
+    this.identity = { name: props.name, instance: props.instance, version: props.version, component: props.component };
+    this.labels = labelsFor(this.identity);
+    this.selector = selectorFor(this.identity);
+  }
+
+  abstract get scrapeEndpoints(): readonly ScrapeEndpoint[];
+
+  /** Lets the pods of another component reach this one's ports. */
+  allowFrom(pods: { readonly selector: Record<string, string> }, ports: readonly PortSpec[] = this.ports): void {
+    this.ingress.push({ peers: [{ pods: pods.selector }], ports });
+  }
+
+  /** A ServiceAccount that mounts no token unless the pod asks for one explicitly. */
+  protected addServiceAccount(): k8s.KubeServiceAccount {
+    return new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.labels },
+      automountServiceAccountToken: false,
+    });
+  }
+
+  /** The component's NetworkPolicy: DNS and `egress` out, `ingress` in, read at synth time. */
+  protected addNetworkPolicy(): k8s.KubeNetworkPolicy {
+    return addNetworkPolicy(this, {
+      name: this.name,
+      labels: this.labels,
+      selector: this.selector,
+      ingress: this.ingress,
+      egress: this.egress,
+    });
+  }
+}
