@@ -19,7 +19,16 @@ export interface ObservabilityStackProps extends ChartProps {
 }
 
 /** Uids of the datasources the stack provisions; dashboards refer to them through a variable. */
-export const DATASOURCE_UIDS = { prometheus: 'prometheus', alertmanager: 'alertmanager' } as const;
+export const DATASOURCE_UIDS = {
+  prometheus: 'prometheus',
+  alertmanager: 'alertmanager',
+  /** Elasticsearch, logs-* indices. */
+  logs: 'elasticsearch-logs',
+  /** Jaeger query. */
+  traces: 'jaeger',
+  /** The ingest service's PostgreSQL (analytics rollups). */
+  analytics: 'analytics-postgres',
+} as const;
 
 /**
  * The whole stack of one environment. Components are wired by object: the
