@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import Fastify from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { auditRow, logAudit, requestFacts } from './audit.js';
+import type { IngestConfig, Scope } from './config.js';
+import type { IngestApp, IngestContext } from './context.js';
+import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
+import { ApiKeyStore, RateLimiter, hasScope, presentedKey, type Principal } from './http/auth.js';
+import { HttpError } from './http/errors.js';
+import { zodSerializerCompiler, zodValidatorCompiler, type ZodTypeProvider } from './http/zod-provider.js';
+import { migrate } from './migrations.js';
+import { registerAlertRoutes } from './routes/alerts.js';
+import { registerAnalyticsRoutes } from './routes/analytics.js';
+import { registerErrorRoutes } from './routes/errors.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMetricRoutes } from './routes/metrics.js';
+import { registerUserRoutes } from './routes/users.js';
+import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
+import { createLogger } from './telemetry/logger.js';
+import { ServiceMetrics } from './telemetry/service-metrics.js';
+import { createTracing, parentContext, parseTraceparent, type Tracing } from './telemetry/tracing.js';
+import { QueueRefusedError, WriteQueue } from './write-queue.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope an API key needs for this route; routes without one are public (health, metrics). */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    span: Span | null;
+    /** Why the request was refused, for the audit entry. */
+    refusal: string | null;
+  }
+}
+
+export interface BuildAppOptions {
+  readonly config: IngestConfig;
+  /** A database to use instead of opening one from the config; the app does not close it. */
+  readonly db?: Database;
+  /** A pino logger; default: ECS JSON on stdout (or on `logStream`). */
+  readonly logger?: Logger;
+  readonly logStream?: DestinationStream;
+  readonly tracing?: Tracing;
+  /** Check every reply against its declared schema (tests). @default false */
+  readonly checkReplies?: boolean;
+  /** Expose the process and Node.js default metrics. @default true */
+  readonly defaultMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Correlation id: the caller's trace id, else its x-request-id, else a new one. */
+function correlationId(headers: Record<string, string | string[] | undefined>): string {
+  const tp = headers['traceparent'];
+  const parent = typeof tp === 'string' ? parseTraceparent(tp) : undefined;
+  if (parent) return parent.traceId;
+  const rid = headers['x-request-id'];
+  if (typeof rid === 'string' && REQUEST_ID.test(rid)) return rid;
+  return randomUUID();
+}
+
+const FRAMEWORK_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+/**
+ * Builds the ingest/analytics service as a Fastify app: opens (or takes) the
+ * database and applies the migrations, but does not listen; `server.ts` does.
+ * Closing the app commits what is queued and closes what it opened.
+ */
+export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
+  const { config } = opts;
+  const logger =
+    opts.logger ??
+    createLogger({ level: config.logLevel, serviceName: config.serviceName, serviceVersion: config.serviceVersion }, opts.logStream);
+  const ownsDb = !opts.db;
+  const db: Database =
+    opts.db ??
+    (config.databaseUrl
+      ? openPg({
+          connectionString: config.databaseUrl,
+          poolSize: config.dbPoolSize,
+          timeoutMs: config.dbTimeoutMs,
+          onIdleError: (err) => logger.warn({ error: err }, 'database connection lost'),
+        })
+      : await openPglite(config.dataDir));
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ 'migrations.applied': applied }, 'database migrated');
+  } catch (err) {
+    if (ownsDb) await db.close().catch(() => {});
+    throw err;
+  }
+  const ownsTracing = !opts.tracing;
+  const tracing =
+    opts.tracing ??
+    createTracing({
+      serviceName: config.serviceName,
+      serviceVersion: config.serviceVersion,
+      sampleRatio: config.traceSampleRatio,
+      otlpEndpoint: config.otlpEndpoint,
+    });
+
+  let queue: WriteQueue | undefined;
+  const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics ?? true, queueDepth: () => queue?.depth ?? 0 });
+  queue = new WriteQueue(db, {
+    maxRows: config.queueMaxRows,
+    flushMaxRows: config.flushMaxRows,
+    concurrency: config.flushConcurrency,
+    onFlush: ({ rows, seconds, ok }) => {
+      metrics.dbWriteDuration.observe({ outcome: ok ? 'success' : 'failure' }, seconds);
+      if (ok) metrics.dbWriteRows.observe(rows);
+    },
+    onError: (err) => logger.error({ error: err }, 'database write failed'),
+  });
+  const ctx: IngestContext = {
+    config,
+    db,
+    queue,
+    metrics,
+    customMetrics: new CustomMetrics({ maxSeries: config.metricsMaxSeriesPerMetric, maxMetrics: config.metricsMaxMetrics }, (reason) =>
+      metrics.customMetricRefused.inc({ reason }),
+    ),
+    kpis: new BusinessKpis(config.metricsMaxSeriesPerMetric, (reason) => metrics.customMetricRefused.inc({ reason })),
+    keys: new ApiKeyStore(config.apiKeys),
+    limiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+    tracer: tracing.tracer,
+    state: { closing: false },
+  };
+
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new Fastify.LogController({ disableRequestLogging: true, requestIdLogLabel: 'http.request.id' }),
+    genReqId: (req) => correlationId(req.headers),
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // The API speaks JSON only; a text/plain body is refused with 415 rather than validated as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(zodSerializerCompiler(opts.checkReplies ?? false));
+  app.decorateRequest('principal', null);
+  app.decorateRequest('span', null);
+  app.decorateRequest('refusal', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const tp = request.headers['traceparent'];
+    request.span = ctx.tracer.startSpan(
+      `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          'http.route': request.routeOptions.url ?? '',
+          'url.path': request.url.split('?')[0] ?? '',
+        },
+      },
+      parentContext(typeof tp === 'string' ? tp : undefined),
+    );
+    const scope = request.routeOptions.config.scope;
+    if (!scope) return;
+    const principal = ctx.keys.authenticate(presentedKey(request.headers));
+    if (!principal) {
+      metrics.authFailures.inc({ reason: 'unauthenticated' });
+      throw new HttpError(401, 'unauthorized', 'authentication required');
+    }
+    request.principal = principal;
+    if (!hasScope(principal, scope)) {
+      metrics.authFailures.inc({ reason: 'forbidden' });
+      throw new HttpError(403, 'forbidden', 'forbidden');
+    }
+    const wait = ctx.limiter.take(principal.name);
+    if (wait > 0) {
+      metrics.rateLimited.inc();
+      reply.header('retry-after', String(wait));
+      throw new HttpError(429, 'rate_limited', 'too many requests for this API key');
+    }
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (err instanceof HttpError) {
+      request.refusal = err.code;
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.issues ? { issues: [...err.issues] } : {}) });
+    }
+    if (err instanceof DatabaseUnavailableError || err instanceof QueueRefusedError) {
+      const reason = err instanceof QueueRefusedError ? err.reason : 'database';
+      metrics.queueRefused.inc({ reason });
+      request.refusal = `unavailable_${reason}`;
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'unavailable', message: 'the service cannot store data right now; retry later' });
+    }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      const code = FRAMEWORK_CODES[e.code ?? ''] ?? 'bad_request';
+      const message =
+        code === 'body_too_large'
+          ? `request body is larger than the limit of ${config.bodyLimitBytes} bytes`
+          : code === 'unsupported_media_type'
+            ? `content-type ${String(request.headers['content-type'] ?? '(none)').slice(0, 100)} is not supported: send application/json`
+            : (e.message ?? 'bad request');
+      request.refusal = code;
+      return reply.code(e.statusCode).send({ error: code, message });
+    }
+    request.log.error({ error: err }, 'request failed');
+    request.span?.recordException(err as Error);
+    return reply.code(500).send({ error: 'internal', message: 'internal error', request_id: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    request.refusal = 'not_found';
+    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const labels = { method: request.method, route, status_code: String(status) };
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, seconds);
+    const span = request.span;
+    if (span) {
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    request.log.info(
+      {
+        'event.dataset': 'obstack_ingest.access',
+        'http.request.method': request.method,
+        'url.path': request.url.split('?')[0],
+        'http.route': route,
+        'http.response.status_code': status,
+        'event.duration': Math.round(reply.elapsedTime * 1e6),
+        'user.name': request.principal?.name,
+        'trace.id': span?.spanContext().traceId,
+      },
+      'request completed',
+    );
+    // Every refused API request is audited; answers to probes and scrapes are not.
+    if (status >= 400 && request.url.startsWith('/api/')) {
+      const entry = {
+        actor: request.principal?.name ?? null,
+        action: 'request.refused',
+        resourceType: 'http',
+        resourceId: `${request.method} ${route}`,
+        outcome: status >= 500 && status !== 503 ? ('failure' as const) : ('refused' as const),
+        reason: request.refusal ?? `status_${status}`,
+        ...requestFacts(request),
+        metadata: { status },
+      };
+      logAudit(request.log, entry);
+      // The row is best effort: when storage is refusing writes there is only the log line.
+      if (status !== 503 && !ctx.queue.isFull) ctx.queue.enqueue({ audit_log: [auditRow(entry)] }).catch(() => {});
+    }
+  });
+
+  registerHealthRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerMetricRoutes(app, ctx);
+  registerErrorRoutes(app, ctx);
+  registerAlertRoutes(app, ctx);
+  registerAnalyticsRoutes(app, ctx);
+  registerUserRoutes(app, ctx);
+
+  app.addHook('preClose', async () => {
+    ctx.state.closing = true;
+  });
+  app.addHook('onClose', async () => {
+    // Every write already answered or in flight is committed before the database closes.
+    await ctx.queue.close();
+    if (ownsTracing) await tracing.shutdown().catch(() => {});
+    if (ownsDb) await db.close();
+  });
+
+  return app;
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** The scopes an API key may hold; `admin` implies the other two. */
+export const SCOPES = ['ingest', 'read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const ApiKeySchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'name must be 1-64 characters of [a-zA-Z0-9_.-]'),
+  // Short keys can be guessed; a Secret generated with `openssl rand -hex 32` is 64 characters.
+  key: z.string().min(24, 'key must be at least 24 characters'),
+  scopes: z.array(z.enum(SCOPES)).min(1),
+});
+export type ApiKey = z.output<typeof ApiKeySchema>;
+
+const ApiKeysSchema = z.array(ApiKeySchema).min(1, 'at least one API key is required').superRefine((keys, ctx) => {
+  const names = new Set<string>();
+  const values = new Set<string>();
+  for (const [i, k] of keys.entries()) {
+    if (names.has(k.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate key name ${k.name}` });
+    if (values.has(k.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: 'duplicate key value' });
+    names.add(k.name);
+    values.add(k.key);
+  }
+});
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+/** The service's configuration, as the code reads it. Defaults live here only. */
+export const IngestConfigSchema = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: int(8080, 0, 65535),
+  /** postgres://… ; absent means an embedded PGlite in `dataDir`. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  /** Folder of the embedded database; `memory://` keeps it in memory (tests). */
+  dataDir: z.string().default('.data/ingest'),
+  dbPoolSize: int(10, 1, 200),
+  apiKeys: ApiKeysSchema,
+  retentionDays: int(90, 1, 3650),
+  auditRetentionDays: int(365, 1, 3650),
+  alertRetentionDays: int(180, 1, 3650),
+  bodyLimitBytes: int(1_048_576, 1024, 64 * 1_048_576),
+  maxBatchEvents: int(1000, 1, 10_000),
+  /** Rows waiting for a commit beyond which writes are refused with 503 and readiness fails. */
+  queueMaxRows: int(50_000, 100),
+  /** Rows committed in one transaction at most. */
+  flushMaxRows: int(5_000, 1),
+  flushConcurrency: int(4, 1, 64),
+  dbTimeoutMs: int(5_000, 100),
+  metricsMaxSeriesPerMetric: int(1_000, 1),
+  metricsMaxMetrics: int(200, 1),
+  /** Requests per second per API key; 0 turns the limit off. */
+  rateLimitPerSecond: int(2_000, 0),
+  rateLimitBurst: int(4_000, 1),
+  traceSampleRatio: z.coerce.number().min(0).max(1).default(0.1),
+  otlpEndpoint: z.url().optional(),
+  serviceName: z.string().default('obstack-ingest'),
+  serviceVersion: z.string().default('0.1.0'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  shutdownTimeoutMs: int(10_000, 100),
+  requestTimeoutMs: int(30_000, 1_000),
+});
+export type IngestConfig = z.output<typeof IngestConfigSchema>;
+export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
+
+/** A configuration the service cannot start with; `details` lists every wrong setting. */
+export class ConfigError extends Error {
+  readonly code = 'INGEST_CONFIG_INVALID';
+  constructor(readonly details: string[]) {
+    super(`invalid ingest configuration:\n  ${details.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variable for each setting (documented in src/ingest/README.md). */
+export const ENV_VARS: Record<Exclude<keyof IngestConfig, 'apiKeys'>, string> = {
+  host: 'HOST',
+  port: 'PORT',
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'INGEST_DATA_DIR',
+  dbPoolSize: 'INGEST_DB_POOL_SIZE',
+  retentionDays: 'INGEST_RETENTION_DAYS',
+  auditRetentionDays: 'INGEST_AUDIT_RETENTION_DAYS',
+  alertRetentionDays: 'INGEST_ALERT_RETENTION_DAYS',
+  bodyLimitBytes: 'INGEST_BODY_LIMIT_BYTES',
+  maxBatchEvents: 'INGEST_MAX_BATCH_EVENTS',
+  queueMaxRows: 'INGEST_QUEUE_MAX_ROWS',
+  flushMaxRows: 'INGEST_FLUSH_MAX_ROWS',
+  flushConcurrency: 'INGEST_FLUSH_CONCURRENCY',
+  dbTimeoutMs: 'INGEST_DB_TIMEOUT_MS',
+  metricsMaxSeriesPerMetric: 'INGEST_METRICS_MAX_SERIES',
+  metricsMaxMetrics: 'INGEST_METRICS_MAX_METRICS',
+  rateLimitPerSecond: 'INGEST_RATE_LIMIT_PER_SECOND',
+  rateLimitBurst: 'INGEST_RATE_LIMIT_BURST',
+  traceSampleRatio: 'OTEL_TRACES_SAMPLER_ARG',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  serviceName: 'OTEL_SERVICE_NAME',
+  serviceVersion: 'INGEST_SERVICE_VERSION',
+  logLevel: 'LOG_LEVEL',
+  shutdownTimeoutMs: 'INGEST_SHUTDOWN_TIMEOUT_MS',
+  requestTimeoutMs: 'INGEST_REQUEST_TIMEOUT_MS',
+};
+
+function formatIssues(error: z.ZodError, pathToName: (path: PropertyKey[]) => string): string[] {
+  return error.issues.map((issue) => `${pathToName(issue.path)}: ${issue.message}`);
+}
+
+/** Validates a configuration given as an object (tests, embedding). */
+export function parseConfig(input: IngestConfigInput): IngestConfig {
+  const result = IngestConfigSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(formatIssues(result.error, (p) => p.map(String).join('.')));
+  return result.data;
+}
+
+/**
+ * Reads the configuration from environment variables, as the Deployment sets
+ * them. API keys come from `INGEST_API_KEYS_FILE` (a mounted Secret holding a
+ * JSON array of `{name, key, scopes}`) or, failing that, `INGEST_API_KEYS`
+ * with the same JSON.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const errors: string[] = [];
+  let apiKeys: unknown = undefined;
+  const keysFile = env['INGEST_API_KEYS_FILE'];
+  const keysRaw = keysFile ? readKeysFile(keysFile, errors) : env['INGEST_API_KEYS'];
+  if (keysRaw === undefined || keysRaw.trim() === '') {
+    if (errors.length === 0) errors.push('INGEST_API_KEYS_FILE or INGEST_API_KEYS: required (JSON array of {name, key, scopes})');
+  } else {
+    try {
+      apiKeys = JSON.parse(keysRaw);
+    } catch {
+      errors.push(`${keysFile ? 'INGEST_API_KEYS_FILE' : 'INGEST_API_KEYS'}: not valid JSON`);
+    }
+  }
+  const input: Record<string, unknown> = { apiKeys };
+  for (const [field, name] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[field] = value;
+  }
+  const result = IngestConfigSchema.safeParse(input);
+  if (!result.success) {
+    errors.push(
+      ...formatIssues(result.error, (path) => {
+        const [head, ...rest] = path;
+        if (head === 'apiKeys') {
+          // Never echo a key value in an error message.
+          return ['INGEST_API_KEYS', ...rest.map(String)].join('.');
+        }
+        return ENV_VARS[head as keyof typeof ENV_VARS] ?? String(head);
+      }),
+    );
+  }
+  if (errors.length > 0 || !result.success) throw new ConfigError(errors);
+  return result.data;
+}
+
+function readKeysFile(path: string, errors: string[]): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    errors.push(`INGEST_API_KEYS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}

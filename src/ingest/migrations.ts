@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import type { Database } from './db.js';
+
+/** One schema change. Applied migrations are never edited: add a new one. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE events (
+  id          bigserial PRIMARY KEY,
+  event_id    uuid UNIQUE,
+  type        text NOT NULL,
+  user_id     text,
+  session_id  text,
+  ts          timestamptz NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  properties  jsonb NOT NULL DEFAULT '{}',
+  api_key     text NOT NULL
+);
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_user ON events (user_id) WHERE user_id IS NOT NULL;
+
+CREATE TABLE error_events (
+  id          bigserial PRIMARY KEY,
+  fingerprint text NOT NULL,
+  type        text NOT NULL,
+  message     text NOT NULL,
+  stack       text,
+  release     text,
+  environment text,
+  level       text NOT NULL,
+  user_id     text,
+  tags        jsonb NOT NULL DEFAULT '{}',
+  ts          timestamptz NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  api_key     text NOT NULL
+);
+CREATE INDEX error_events_fingerprint ON error_events (fingerprint, ts);
+CREATE INDEX error_events_ts ON error_events (ts);
+CREATE INDEX error_events_user ON error_events (user_id) WHERE user_id IS NOT NULL;
+
+CREATE TABLE business_metrics (
+  id        bigserial PRIMARY KEY,
+  name      text NOT NULL,
+  value     double precision NOT NULL,
+  target    double precision,
+  dimension text,
+  metadata  jsonb NOT NULL DEFAULT '{}',
+  ts        timestamptz NOT NULL DEFAULT now(),
+  api_key   text NOT NULL
+);
+CREATE INDEX business_metrics_name_ts ON business_metrics (name, ts DESC);
+
+CREATE TABLE alerts (
+  id                bigserial PRIMARY KEY,
+  fingerprint       text NOT NULL,
+  alertname         text NOT NULL,
+  severity          text,
+  status            text NOT NULL CHECK (status IN ('firing', 'resolved')),
+  labels            jsonb NOT NULL,
+  annotations       jsonb NOT NULL,
+  starts_at         timestamptz NOT NULL,
+  ends_at           timestamptz,
+  generator_url     text,
+  receiver          text NOT NULL,
+  first_received_at timestamptz NOT NULL DEFAULT now(),
+  last_received_at  timestamptz NOT NULL DEFAULT now(),
+  notifications     integer NOT NULL DEFAULT 1,
+  acknowledged_at   timestamptz,
+  acknowledged_by   text,
+  UNIQUE (fingerprint, starts_at)
+);
+CREATE INDEX alerts_status ON alerts (status, last_received_at DESC);
+
+CREATE TABLE audit_log (
+  id            bigserial PRIMARY KEY,
+  ts            timestamptz NOT NULL DEFAULT now(),
+  actor         text,
+  action        text NOT NULL,
+  resource_type text,
+  resource_id   text,
+  outcome       text NOT NULL CHECK (outcome IN ('success', 'failure', 'refused')),
+  reason        text,
+  ip_address    text,
+  user_agent    text,
+  request_id    text,
+  metadata      jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_ts ON audit_log (ts);
+
+CREATE TABLE daily_rollups (
+  day       date NOT NULL,
+  metric    text NOT NULL,
+  dimension text NOT NULL DEFAULT '',
+  value     double precision NOT NULL,
+  PRIMARY KEY (day, metric, dimension)
+);
+
+CREATE TABLE daily_active_users (
+  day     date NOT NULL,
+  user_id text NOT NULL,
+  PRIMARY KEY (day, user_id)
+);
+CREATE INDEX daily_active_users_user ON daily_active_users (user_id);
+
+CREATE TABLE job_runs (
+  job         text PRIMARY KEY,
+  last_run_at timestamptz NOT NULL,
+  details     jsonb NOT NULL DEFAULT '{}'
+);
+`,
+  },
+];
+
+const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');
+
+/**
+ * Applies the migrations not yet applied, in one transaction, under an
+ * advisory lock so that replicas starting together do not race. Refuses to
+ * run when an applied migration was edited afterwards.
+ */
+export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(727274)');
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await tx.query<{ version: number; checksum: string }>(
+      'SELECT version, checksum FROM schema_migrations ORDER BY version',
+    );
+    const applied = new Map(rows.map((r) => [r.version, r.checksum]));
+    const done: number[] = [];
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      const sum = checksum(m.sql);
+      const prior = applied.get(m.version);
+      if (prior !== undefined) {
+        if (prior !== sum) throw new Error(`migration ${m.version} (${m.name}) was changed after it was applied`);
+        continue;
+      }
+      // Statements one by one: the pg extended protocol and PGlite's query() take a single statement.
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
+      done.push(m.version);
+    }
+    return done;
+  });
+}
+
+/** Splits on semicolons at line ends; our migrations hold no functions or string literals with `;\n`. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim().replace(/;$/, ''))
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,291 @@
+import { z } from 'zod';
+import type { IngestApp, IngestContext } from '../context.js';
+import type { Queryable } from '../db.js';
+import { ErrorReply } from '../http/schemas.js';
+import { utcDay } from '../rollup.js';
+
+const DAY_MS = 86_400_000;
+const num = z.number().nullable();
+const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const Latency = z.strictObject({ p50: num, p95: num, p99: num });
+const Analytics = z.strictObject({
+  period: z.strictObject({ from: z.string(), to: z.string(), days: z.number() }),
+  summary: z.strictObject({
+    events: z.number(),
+    daily_active_users: z.number(),
+    average_daily_active_users: num,
+    monthly_active_users: z.number(),
+    sessions: z.number(),
+    session_duration_avg_seconds: num,
+    page_views: z.number(),
+    satisfaction_avg: num,
+    ratings: z.number(),
+    retention_day_1: num,
+    retention_day_7: num,
+    requests: z.number(),
+    error_rate: num,
+    latency_ms: Latency,
+    error_reports: z.number(),
+  }),
+  feature_usage: z.array(z.strictObject({ feature: z.string(), uses: z.number(), users: z.number() })),
+  daily: z.array(
+    z.strictObject({ day: z.string(), events: z.number(), active_users: z.number(), sessions: z.number(), error_rate: num, latency_p95_ms: num }),
+  ),
+  last_rollup_at: z.string().nullable(),
+  generated_at: z.string(),
+});
+type AnalyticsReply = z.output<typeof Analytics>;
+
+const Trend = z.enum(['increasing', 'decreasing', 'stable']);
+const BusinessDashboard = z.strictObject({
+  kpis: z.record(z.string(), z.number()),
+  targets: z.record(z.string(), z.strictObject({ current: z.number(), target: z.number(), achievement: num })),
+  trends: z.record(z.string(), Trend),
+  user_metrics: z.strictObject({
+    daily_active_users: z.number(),
+    monthly_active_users: z.number(),
+    session_duration_avg_seconds: num,
+    return_user_rate: num,
+    satisfaction_avg: num,
+  }),
+  generated_at: z.string(),
+});
+
+const Health = z.strictObject({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  database: z.strictObject({ status: z.enum(['up', 'down']), latency_ms: num }),
+  queue: z.strictObject({ depth: z.number(), limit: z.number() }),
+  today: z.strictObject({ requests: z.number(), error_rate: num, latency_ms: Latency, error_reports: z.number(), events: z.number() }),
+  active_alerts: z.array(
+    z.strictObject({ id: z.number(), alertname: z.string(), severity: z.string().nullable(), starts_at: z.string(), acknowledged: z.boolean() }),
+  ),
+  last_rollup_at: z.string().nullable(),
+  timestamp: z.string(),
+});
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+
+interface Sums {
+  [metric: string]: number;
+}
+
+/** Sum of each rollup metric (all dimensions) over [from, to]. */
+async function sums(db: Queryable, from: string, to: string): Promise<Sums> {
+  const { rows } = await db.query<{ metric: string; value: number }>(
+    `SELECT metric, sum(value)::float8 AS value FROM daily_rollups
+      WHERE day BETWEEN $1::date AND $2::date AND metric NOT LIKE 'latency_%' GROUP BY metric`,
+    [from, to],
+  );
+  return Object.fromEntries(rows.map((r) => [r.metric, r.value]));
+}
+
+/** Daily percentiles cannot be merged exactly; the window's value is their mean weighted by requests. */
+async function latency(db: Queryable, from: string, to: string): Promise<z.output<typeof Latency>> {
+  const { rows } = await db.query<{ p50: number | null; p95: number | null; p99: number | null }>(
+    `SELECT sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p50_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p50_ms'), 0) AS p50,
+            sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p95_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p95_ms'), 0) AS p95,
+            sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p99_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p99_ms'), 0) AS p99
+       FROM daily_rollups l JOIN daily_rollups r ON r.day = l.day AND r.metric = 'requests'
+      WHERE l.day BETWEEN $1::date AND $2::date AND l.metric LIKE 'latency_p%'`,
+    [from, to],
+  );
+  const r = rows[0];
+  return { p50: r?.p50 ?? null, p95: r?.p95 ?? null, p99: r?.p99 ?? null };
+}
+
+async function activeUsers(db: Queryable, day: string): Promise<{ dau: number; mau: number }> {
+  const { rows } = await db.query<{ dau: number; mau: number }>(
+    `SELECT count(*) FILTER (WHERE day = $1::date)::float8 AS dau,
+            count(DISTINCT user_id)::float8 AS mau
+       FROM daily_active_users WHERE day > $1::date - 30 AND day <= $1::date`,
+    [day],
+  );
+  return { dau: rows[0]?.dau ?? 0, mau: rows[0]?.mau ?? 0 };
+}
+
+/** Share of a day's users active again `gap` days later, over the cohorts of [from, to - gap]. */
+async function retention(db: Queryable, from: string, to: string, gap: number): Promise<number | null> {
+  const { rows } = await db.query<{ users: number; returned: number }>(
+    `SELECT count(*)::float8 AS users, count(b.user_id)::float8 AS returned
+       FROM daily_active_users a
+       LEFT JOIN daily_active_users b ON b.user_id = a.user_id AND b.day = a.day + $3::int
+      WHERE a.day >= $1::date AND a.day <= $2::date - $3::int`,
+    [from, to, gap],
+  );
+  return ratio(rows[0]?.returned ?? 0, rows[0]?.users ?? 0);
+}
+
+async function lastRollup(db: Queryable): Promise<string | null> {
+  const { rows } = await db.query<{ at: string }>(`SELECT ${ISO('last_run_at')} AS at FROM job_runs WHERE job = 'rollup'`);
+  return rows[0]?.at ?? null;
+}
+
+async function analytics(db: Queryable, days: number): Promise<AnalyticsReply> {
+  const now = new Date();
+  const to = utcDay(now);
+  const from = utcDay(new Date(now.getTime() - (days - 1) * DAY_MS));
+  const s = await sums(db, from, to);
+  const v = (m: string) => s[m] ?? 0;
+  const [lat, users, r1, r7, features, daily, rolled] = await Promise.all([
+    latency(db, from, to),
+    activeUsers(db, to),
+    retention(db, from, to, 1),
+    retention(db, from, to, 7),
+    db.query<{ feature: string; uses: number; users: number }>(
+      `SELECT dimension AS feature,
+              sum(value) FILTER (WHERE metric = 'feature_uses')::float8 AS uses,
+              coalesce(sum(value) FILTER (WHERE metric = 'feature_users'), 0)::float8 AS users
+         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date AND metric IN ('feature_uses', 'feature_users')
+        GROUP BY dimension ORDER BY uses DESC NULLS LAST LIMIT 50`,
+      [from, to],
+    ),
+    db.query<{ day: string; events: number; active_users: number; sessions: number; requests: number; errors: number; p95: number | null }>(
+      `SELECT day::text AS day,
+              coalesce(sum(value) FILTER (WHERE metric = 'events'), 0)::float8 AS events,
+              coalesce(sum(value) FILTER (WHERE metric = 'active_users'), 0)::float8 AS active_users,
+              coalesce(sum(value) FILTER (WHERE metric = 'sessions'), 0)::float8 AS sessions,
+              coalesce(sum(value) FILTER (WHERE metric = 'requests'), 0)::float8 AS requests,
+              coalesce(sum(value) FILTER (WHERE metric = 'request_errors'), 0)::float8 AS errors,
+              max(value) FILTER (WHERE metric = 'latency_p95_ms') AS p95
+         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date GROUP BY day ORDER BY day`,
+      [from, to],
+    ),
+    lastRollup(db),
+  ]);
+  const dayCount = daily.rows.length;
+  return {
+    period: { from, to, days },
+    summary: {
+      events: v('events'),
+      daily_active_users: users.dau,
+      average_daily_active_users: dayCount > 0 ? v('active_users') / dayCount : null,
+      monthly_active_users: users.mau,
+      sessions: v('sessions'),
+      session_duration_avg_seconds: ratio(v('session_duration_sum_s'), v('session_duration_count')),
+      page_views: v('page_views'),
+      satisfaction_avg: ratio(v('rating_sum'), v('rating_count')),
+      ratings: v('rating_count'),
+      retention_day_1: r1,
+      retention_day_7: r7,
+      requests: v('requests'),
+      error_rate: ratio(v('request_errors'), v('requests')),
+      latency_ms: lat,
+      error_reports: v('error_reports'),
+    },
+    feature_usage: features.rows.map((f) => ({ feature: f.feature, uses: f.uses ?? 0, users: f.users })),
+    daily: daily.rows.map((d) => ({
+      day: d.day,
+      events: d.events,
+      active_users: d.active_users,
+      sessions: d.sessions,
+      error_rate: ratio(d.errors, d.requests),
+      latency_p95_ms: d.p95,
+    })),
+    last_rollup_at: rolled,
+    generated_at: now.toISOString(),
+  };
+}
+
+/** Aggregates over the daily rollups: analytics (read), business dashboard (admin), health (read). */
+export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): void {
+  const errors = { '4xx': ErrorReply, '5xx': ErrorReply };
+
+  app.get(
+    '/api/v1/monitoring/analytics',
+    {
+      config: { scope: 'read' },
+      schema: { querystring: z.strictObject({ days: z.coerce.number().int().min(1).max(366).default(30) }), response: { 200: Analytics, ...errors } },
+    },
+    async (request) => analytics(ctx.db, request.query.days),
+  );
+
+  app.get(
+    '/api/v1/monitoring/business-dashboard',
+    { config: { scope: 'admin' }, schema: { querystring: z.strictObject({}), response: { 200: BusinessDashboard, ...errors } } },
+    async () => {
+      const now = new Date();
+      const [latest, a] = await Promise.all([
+        ctx.db.query<{ name: string; value: number; target: number | null; previous: number | null }>(
+          `SELECT DISTINCT ON (name) name, value, target,
+                  (SELECT avg(p.value) FROM business_metrics p
+                    WHERE p.name = b.name AND p.id <> b.id AND p.ts > now() - interval '7 days')::float8 AS previous
+             FROM business_metrics b ORDER BY name, ts DESC, id DESC`,
+        ),
+        analytics(ctx.db, 30),
+      ]);
+      const kpis: Record<string, number> = {};
+      const targets: Record<string, { current: number; target: number; achievement: number | null }> = {};
+      const trends: Record<string, 'increasing' | 'decreasing' | 'stable'> = {};
+      for (const k of latest.rows) {
+        kpis[k.name] = k.value;
+        if (k.target !== null) targets[k.name] = { current: k.value, target: k.target, achievement: ratio(k.value, k.target) };
+        const change = k.previous === null || k.previous === 0 ? 0 : (k.value - k.previous) / Math.abs(k.previous);
+        trends[k.name] = change > 0.05 ? 'increasing' : change < -0.05 ? 'decreasing' : 'stable';
+      }
+      return {
+        kpis,
+        targets,
+        trends,
+        user_metrics: {
+          daily_active_users: a.summary.daily_active_users,
+          monthly_active_users: a.summary.monthly_active_users,
+          session_duration_avg_seconds: a.summary.session_duration_avg_seconds,
+          return_user_rate: a.summary.retention_day_1,
+          satisfaction_avg: a.summary.satisfaction_avg,
+        },
+        generated_at: now.toISOString(),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/monitoring/health',
+    { config: { scope: 'read' }, schema: { querystring: z.strictObject({}), response: { 200: Health, ...errors } } },
+    async () => {
+      const started = performance.now();
+      const up = await ctx.db.ping(1_000);
+      const dbLatency = up ? performance.now() - started : null;
+      const base = {
+        database: { status: up ? ('up' as const) : ('down' as const), latency_ms: dbLatency },
+        queue: { depth: ctx.queue.depth, limit: ctx.config.queueMaxRows },
+        timestamp: new Date().toISOString(),
+      };
+      if (!up) {
+        return {
+          status: 'unhealthy' as const,
+          ...base,
+          today: { requests: 0, error_rate: null, latency_ms: { p50: null, p95: null, p99: null }, error_reports: 0, events: 0 },
+          active_alerts: [],
+          last_rollup_at: null,
+        };
+      }
+      const today = utcDay(new Date());
+      const [s, lat, alerts, rolled] = await Promise.all([
+        sums(ctx.db, today, today),
+        latency(ctx.db, today, today),
+        ctx.db.query<{ id: number; alertname: string; severity: string | null; starts_at: string; acknowledged: boolean }>(
+          `SELECT id::float8 AS id, alertname, severity, ${ISO('starts_at')} AS starts_at, acknowledged_at IS NOT NULL AS acknowledged
+             FROM alerts WHERE status = 'firing' ORDER BY starts_at DESC LIMIT 100`,
+        ),
+        lastRollup(ctx.db),
+      ]);
+      const errorRate = ratio(s['request_errors'] ?? 0, s['requests'] ?? 0);
+      const critical = alerts.rows.some((a) => !a.acknowledged && /^(critical|P1)$/i.test(a.severity ?? ''));
+      const degraded = ctx.queue.depth > ctx.config.queueMaxRows / 2 || alerts.rows.length > 0 || (errorRate ?? 0) > 0.05;
+      return {
+        status: critical ? ('unhealthy' as const) : degraded ? ('degraded' as const) : ('healthy' as const),
+        ...base,
+        today: {
+          requests: s['requests'] ?? 0,
+          error_rate: errorRate,
+          latency_ms: lat,
+          error_reports: s['error_reports'] ?? 0,
+          events: s['events'] ?? 0,
+        },
+        active_alerts: alerts.rows,
+        last_rollup_at: rolled,
+      };
+    },
+  );
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { auditRow, logAudit, requestFacts } from '../audit.js';
+import type { IngestApp, IngestContext } from '../context.js';
+import { ErrorReply, jsonObject, oneOrMany, text, timestamp } from '../http/schemas.js';
+import { QueueRefusedError } from '../write-queue.js';
+
+/** Properties the well-known event types must carry; an application's own types are free. */
+const KNOWN_PROPERTIES: Record<string, z.ZodType> = {
+  page_view: z.looseObject({ path: z.string().max(2048).optional() }),
+  session_start: z.looseObject({}),
+  session_end: z.looseObject({ duration_seconds: z.number().min(0).max(7 * 86_400).optional() }),
+  feature_used: z.looseObject({ feature: z.string().min(1).max(128) }),
+  conversation_rated: z.looseObject({ rating: z.number().min(1).max(5) }),
+  request: z.looseObject({ duration_ms: z.number().min(0), status: z.number().int().min(100).max(599), route: z.string().max(256).optional() }),
+};
+
+export const EVENT_TYPE = /^[a-zA-Z][a-zA-Z0-9_.:-]{0,63}$/;
+
+/** One analytics event as a client sends it. */
+export function eventSchema(maxAgeDays: number) {
+  return z
+    .strictObject({
+      type: z.string().regex(EVENT_TYPE, 'must be 1-64 characters: a letter, then letters, digits or _ . : -'),
+      event_id: z.uuid().optional(),
+      user_id: text(256).min(1).optional(),
+      session_id: text(256).min(1).optional(),
+      timestamp: timestamp.optional(),
+      properties: jsonObject(8_192).optional(),
+    })
+    .superRefine((event, ctx) => {
+      const known = KNOWN_PROPERTIES[event.type];
+      if (known) {
+        const r = known.safeParse(event.properties ?? {});
+        if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['properties', ...issue.path] } as never);
+      }
+      if (event.timestamp) {
+        const t = Date.parse(event.timestamp);
+        const now = Date.now();
+        if (t > now + 3_600_000) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: 'must not be more than 1 hour in the future' });
+        if (t < now - maxAgeDays * 86_400_000) {
+          ctx.addIssue({ code: 'custom', path: ['timestamp'], message: `must be within the retention period of ${maxAgeDays} days` });
+        }
+      }
+    });
+}
+export type IngestEvent = z.output<ReturnType<typeof eventSchema>>;
+
+const Accepted = z.strictObject({ success: z.literal(true), accepted: z.number().int(), request_id: z.string() });
+
+/** `POST /api/v1/events`: one event, an array, or `{ events: [...] }`; answered after commit. */
+export function registerEventRoutes(app: IngestApp, ctx: IngestContext): void {
+  const body = oneOrMany(eventSchema(ctx.config.retentionDays), 'events', ctx.config.maxBatchEvents);
+  app.post(
+    '/api/v1/events',
+    {
+      config: { scope: 'ingest' },
+      schema: { body, response: { 200: Accepted, '4xx': ErrorReply, '5xx': ErrorReply } },
+    },
+    async (request) => {
+      if (ctx.state.closing) throw new QueueRefusedError('closed');
+      const events = request.body;
+      const actor = request.principal!.name;
+      const now = new Date().toISOString();
+      const rows = events.map((e) => [
+        e.event_id ?? null,
+        e.type,
+        e.user_id ?? null,
+        e.session_id ?? null,
+        e.timestamp ?? now,
+        e.properties ?? {},
+        actor,
+      ]);
+      const entry = {
+        actor,
+        action: 'events.ingest',
+        resourceType: 'events',
+        outcome: 'success' as const,
+        ...requestFacts(request),
+        metadata: { count: events.length },
+      };
+      // The audit row commits in the same transaction as the events.
+      await ctx.queue.enqueue({ events: rows, audit_log: [auditRow(entry)] });
+      ctx.metrics.eventsIngested.inc(events.length);
+      ctx.metrics.batchSize.observe(events.length);
+      logAudit(request.log, entry);
+      return { success: true as const, accepted: events.length, request_id: request.id };
+    },
+  );
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { IngestApp, IngestContext } from '../context.js';
+
+const Status = z.strictObject({ status: z.enum(['ok', 'ready', 'not_ready']) });
+const Ready = z.strictObject({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.strictObject({
+    database: z.enum(['up', 'down']),
+    queue: z.enum(['ok', 'full']),
+    shutdown: z.enum(['no', 'in_progress']),
+  }),
+});
+const Health = z.strictObject({
+  status: z.literal('ok'),
+  service: z.string(),
+  version: z.string(),
+  uptime_seconds: z.number(),
+});
+
+const started = Date.now();
+
+/** Probes and the Prometheus scrape endpoint; public, never audited. */
+export function registerHealthRoutes(app: IngestApp, ctx: IngestContext): void {
+  app.get('/health', { schema: { response: { 200: Health } } }, async () => ({
+    status: 'ok' as const,
+    service: ctx.config.serviceName,
+    version: ctx.config.serviceVersion,
+    uptime_seconds: Math.round((Date.now() - started) / 1000),
+  }));
+
+  // Liveness says only that the event loop turns: a database outage must not restart the pod.
+  app.get('/health/live', { schema: { response: { 200: Status } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/health/ready', { schema: { response: { 200: Ready, 503: Ready } } }, async (_request, reply) => {
+    const database = (await ctx.db.ping(Math.min(1_000, ctx.config.dbTimeoutMs))) ? 'up' : 'down';
+    const queue = ctx.queue.isFull ? 'full' : 'ok';
+    const shutdown = ctx.state.closing ? 'in_progress' : 'no';
+    const ready = database === 'up' && queue === 'ok' && shutdown === 'no';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { database, queue, shutdown } });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const parts = await Promise.all([
+      ctx.metrics.registry.metrics(),
+      ctx.customMetrics.registry.metrics(),
+      ctx.kpis.registry.metrics(),
+    ]);
+    return reply.type(ctx.metrics.registry.contentType).send(parts.filter((p) => p.trim().length > 0).join('\n'));
+  });
+}

@@ -1,0 +1,71 @@
+import { ROOT_CONTEXT, TraceFlags, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface Tracing {
+  readonly tracer: Tracer;
+  readonly provider: NodeTracerProvider;
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions {
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  /** Head-sampling ratio of new traces; a caller's sampled flag is followed (parentbased_traceidratio). */
+  readonly sampleRatio: number;
+  /** OTLP/HTTP base URL, e.g. http://jaeger-collector:4318; none means spans are not exported. */
+  readonly otlpEndpoint?: string | undefined;
+  /** For tests: where spans go instead of OTLP. */
+  readonly exporter?: SpanExporter | undefined;
+  readonly processors?: SpanProcessor[] | undefined;
+}
+
+/** A tracer provider of the app's own; `server.ts` also registers it globally. */
+export function createTracing(opts: TracingOptions): Tracing {
+  const processors: SpanProcessor[] = [...(opts.processors ?? [])];
+  const exporter =
+    opts.exporter ??
+    (opts.otlpEndpoint ? new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) : undefined);
+  if (exporter) processors.push(new BatchSpanProcessor(exporter));
+  const provider = new NodeTracerProvider({
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: opts.serviceVersion }),
+    spanProcessors: processors,
+  });
+  return {
+    tracer: provider.getTracer('obstack-ingest', opts.serviceVersion),
+    provider,
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The remote parent in a W3C `traceparent` header, or undefined when absent or malformed. */
+export function parseTraceparent(header: string | undefined): { traceId: string; spanId: string; sampled: boolean } | undefined {
+  if (!header) return undefined;
+  const m = TRACEPARENT.exec(header.trim().toLowerCase());
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return { traceId: m[2]!, spanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1 };
+}
+
+/** The context a server span starts in: the caller's trace when it sent one. */
+export function parentContext(header: string | undefined): Context {
+  const parent = parseTraceparent(header);
+  if (!parent) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parent.traceId,
+    spanId: parent.spanId,
+    traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+  });
+}

@@ -1,0 +1,268 @@
+import type { Database, Queryable } from './db.js';
+import { DatabaseUnavailableError } from './db.js';
+
+/**
+ * The tables written through the queue, with their columns in insert order.
+ * Rows are inserted with one `INSERT … SELECT FROM unnest($1::t[], …)` per
+ * table per transaction: the statement has one parameter per column whatever
+ * the number of rows, so it parses once and never reaches the 65535-parameter
+ * limit of a multi-row VALUES list.
+ */
+export const TABLES = {
+  events: {
+    columns: [
+      ['event_id', 'uuid'],
+      ['type', 'text'],
+      ['user_id', 'text'],
+      ['session_id', 'text'],
+      ['ts', 'timestamptz'],
+      ['properties', 'jsonb'],
+      ['api_key', 'text'],
+    ],
+    // A client retrying after a lost answer does not store the event twice.
+    suffix: 'ON CONFLICT (event_id) DO NOTHING',
+  },
+  error_events: {
+    columns: [
+      ['fingerprint', 'text'],
+      ['type', 'text'],
+      ['message', 'text'],
+      ['stack', 'text'],
+      ['release', 'text'],
+      ['environment', 'text'],
+      ['level', 'text'],
+      ['user_id', 'text'],
+      ['tags', 'jsonb'],
+      ['ts', 'timestamptz'],
+      ['api_key', 'text'],
+    ],
+    suffix: '',
+  },
+  business_metrics: {
+    columns: [
+      ['name', 'text'],
+      ['value', 'float8'],
+      ['target', 'float8'],
+      ['dimension', 'text'],
+      ['metadata', 'jsonb'],
+      ['api_key', 'text'],
+    ],
+    suffix: '',
+  },
+  audit_log: {
+    columns: [
+      ['actor', 'text'],
+      ['action', 'text'],
+      ['resource_type', 'text'],
+      ['resource_id', 'text'],
+      ['outcome', 'text'],
+      ['reason', 'text'],
+      ['ip_address', 'text'],
+      ['user_agent', 'text'],
+      ['request_id', 'text'],
+      ['metadata', 'jsonb'],
+    ],
+    suffix: '',
+  },
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string }>;
+
+export type TableName = keyof typeof TABLES;
+/** Rows per table, each row a tuple in the order of `TABLES[t].columns`. */
+export type Rows = { [T in TableName]?: unknown[][] };
+
+/** The write was refused before reaching the database; callers answer 503. */
+export class QueueRefusedError extends Error {
+  readonly code = 'QUEUE_REFUSED';
+  constructor(readonly reason: 'full' | 'closed') {
+    super(reason === 'full' ? 'write queue full' : 'service shutting down');
+    this.name = 'QueueRefusedError';
+  }
+}
+
+interface Entry {
+  readonly rows: Rows;
+  readonly count: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export interface WriteQueueOptions {
+  readonly maxRows: number;
+  readonly flushMaxRows: number;
+  readonly concurrency: number;
+  readonly onFlush?: (info: { rows: number; requests: number; seconds: number; ok: boolean }) => void;
+  readonly onError?: (err: unknown) => void;
+}
+
+const countRows = (rows: Rows) => Object.values(rows).reduce((n, r) => n + (r?.length ?? 0), 0);
+
+/**
+ * SQLSTATE classes that mean the rows themselves were refused (data or
+ * constraint errors, or our own SQL): retrying alone isolates the culprit.
+ * Anything else (connection lost, server shutting down, timeouts) means the
+ * database is unavailable.
+ */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code);
+}
+
+/**
+ * Group commit: concurrent writers' rows are committed together in one
+ * transaction and each writer's promise settles only after that commit. While
+ * `concurrency` transactions are in flight, new rows wait and join the next
+ * batch, so the batch size grows with the load.
+ */
+export class WriteQueue {
+  private pending: Entry[] = [];
+  private pendingRows = 0;
+  private inflightRows = 0;
+  private inflight = 0;
+  private scheduled = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly opts: WriteQueueOptions,
+  ) {}
+
+  /** Rows accepted but not yet committed. */
+  get depth(): number {
+    return this.pendingRows + this.inflightRows;
+  }
+
+  get isFull(): boolean {
+    return this.depth >= this.opts.maxRows;
+  }
+
+  /** Resolves once `rows` are committed; rejects with QueueRefusedError or a database error. */
+  enqueue(rows: Rows): Promise<void> {
+    const count = countRows(rows);
+    if (this.closed) return Promise.reject(new QueueRefusedError('closed'));
+    if (count === 0) return Promise.resolve();
+    if (this.depth + count > this.opts.maxRows) return Promise.reject(new QueueRefusedError('full'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ rows, count, resolve, reject });
+      this.pendingRows += count;
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything accepted so far is committed or failed. */
+  drain(): Promise<void> {
+    if (this.depth === 0 && this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses new rows and waits for the queued ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drain();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate lets every request parsed in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const concurrency = Math.min(this.opts.concurrency, this.db.maxConcurrency);
+    while (this.inflight < concurrency && this.pending.length > 0) {
+      const batch: Entry[] = [];
+      let rows = 0;
+      while (this.pending.length > 0 && (batch.length === 0 || rows + this.pending[0]!.count <= this.opts.flushMaxRows)) {
+        const e = this.pending.shift()!;
+        batch.push(e);
+        rows += e.count;
+      }
+      this.pendingRows -= rows;
+      this.inflightRows += rows;
+      this.inflight++;
+      void this.flush(batch, rows).finally(() => {
+        this.inflight--;
+        this.inflightRows -= rows;
+        if (this.pending.length > 0) this.pump();
+        else if (this.inflight === 0) this.notifyIdle();
+      });
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async flush(batch: Entry[], rows: number): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.commit(batch.map((e) => e.rows));
+      this.report(rows, batch.length, started, true);
+      for (const e of batch) e.resolve();
+    } catch (err) {
+      this.report(rows, batch.length, started, false);
+      if (batch.length > 1 && isDataError(err)) {
+        // One writer's rows broke the batch: commit each alone so the others still succeed.
+        for (const e of batch) {
+          try {
+            await this.commit([e.rows]);
+            e.resolve();
+          } catch (single) {
+            e.reject(this.classify(single));
+          }
+        }
+        return;
+      }
+      const classified = this.classify(err);
+      for (const e of batch) e.reject(classified);
+    }
+  }
+
+  private classify(err: unknown): unknown {
+    if (isDataError(err)) {
+      this.opts.onError?.(err);
+      return err;
+    }
+    this.opts.onError?.(err);
+    return err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err);
+  }
+
+  private report(rows: number, requests: number, started: number, ok: boolean): void {
+    this.opts.onFlush?.({ rows, requests, seconds: (performance.now() - started) / 1000, ok });
+  }
+
+  private async commit(parts: Rows[]): Promise<void> {
+    const merged: Rows = {};
+    for (const part of parts) {
+      for (const [table, rows] of Object.entries(part) as [TableName, unknown[][]][]) {
+        (merged[table] ??= []).push(...rows);
+      }
+    }
+    await this.db.transaction(async (tx) => {
+      for (const [table, rows] of Object.entries(merged) as [TableName, unknown[][]][]) {
+        if (rows.length > 0) await insertRows(tx, table, rows);
+      }
+    });
+  }
+}
+
+/** Inserts rows into one of the queue's tables with a single statement. */
+export async function insertRows(tx: Queryable, table: TableName, rows: unknown[][]): Promise<void> {
+  const spec = TABLES[table];
+  const columns = spec.columns.map(([name]) => name).join(', ');
+  const unnest = spec.columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+  const params = spec.columns.map(([, type], i) =>
+    rows.map((row) => {
+      const v = row[i];
+      // jsonb arrays go over the wire as text; pg would otherwise send a JS object as "[object Object]".
+      return type === 'jsonb' && v !== null && v !== undefined ? JSON.stringify(v) : (v ?? null);
+    }),
+  );
+  await tx.query(`INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${unnest}) ${spec.suffix}`, params);
+}

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/ingest/app.js';
+import type { IngestApp } from '../../src/ingest/context.js';
+import { openPg, type Database } from '../../src/ingest/db.js';
+import { migrate } from '../../src/ingest/migrations.js';
+import { API_KEYS, KEYS, testConfig } from './helpers/app.js';
+import { freePort, postgresUnavailable, TestPostgres } from './helpers/postgres.js';
+
+const unavailable = postgresUnavailable();
+if (unavailable) console.warn(`skipping the real-PostgreSQL suite: ${unavailable}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL', () => {
+  let pg: TestPostgres;
+  let app: IngestApp;
+  let base: string;
+  let db: Database;
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEYS.ingest }, body: JSON.stringify(body) });
+  const count = async (sql: string, params: unknown[] = []) => (await db.query<{ n: number }>(sql, params)).rows[0]?.n ?? -1;
+
+  beforeAll(async () => {
+    pg = await TestPostgres.create();
+    db = openPg({ connectionString: pg.url, poolSize: 2, timeoutMs: 2_000 });
+    app = await buildApp({ config: testConfig({ databaseUrl: pg.url, dbTimeoutMs: 1_000, logLevel: 'silent', rateLimitPerSecond: 0 }), defaultMetrics: false });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.close();
+    await pg?.destroy();
+  });
+
+  it('applies the migrations once, under a lock, and refuses an edited migration', async () => {
+    expect(await count('SELECT count(*)::int AS n FROM schema_migrations')).toBe(1);
+    expect(await Promise.all([migrate(db), migrate(db)])).toEqual([[], []]);
+    await expect(migrate(db, [{ version: 1, name: 'initial schema', sql: 'SELECT 1' }])).rejects.toThrow(/was changed after it was applied/);
+  });
+
+  it('commits concurrent requests together (group commit) and answers each after its commit', async () => {
+    const before = await count('SELECT count(*)::int AS n FROM events');
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => post('/api/v1/events', { type: 'page_view', user_id: `u${i}` })));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(await count('SELECT count(*)::int AS n FROM events')).toBe(before + 200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const transactions = Number(/ingest_db_write_rows_count (\d+)/.exec(metrics)?.[1]);
+    // Each request writes an event and an audit row; far fewer transactions than requests means they were grouped.
+    expect(transactions).toBeLessThan(200);
+  });
+
+  it('refuses writes with 503 while PostgreSQL is down, turns unready, and loses no acknowledged event', async () => {
+    const acked: string[] = [];
+    const statuses = new Map<number, number>();
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        const ids = [randomUUID(), randomUUID()];
+        try {
+          const res = await post('/api/v1/events', ids.map((event_id) => ({ type: 'outage_test', event_id })));
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (res.status === 200) acked.push(...ids);
+          else await sleep(20);
+        } catch {
+          statuses.set(0, (statuses.get(0) ?? 0) + 1);
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await sleep(500);
+    const ackedBeforeStop = acked.length;
+    await pg.stop('fast');
+    let ready = 200;
+    for (let i = 0; i < 50 && ready === 200; i++) {
+      ready = (await fetch(`${base}/health/ready`)).status;
+      if (ready === 200) await sleep(100);
+    }
+    expect(ready).toBe(503);
+    await sleep(700);
+    const refusedWhileDown = statuses.get(503) ?? 0;
+    await pg.start();
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      ready = (await fetch(`${base}/health/ready`)).status;
+      if (ready !== 200) await sleep(100);
+    }
+    expect(ready).toBe(200);
+    await sleep(500);
+    running = false;
+    await Promise.all(workers);
+
+    expect(ackedBeforeStop).toBeGreaterThan(0);
+    expect(refusedWhileDown).toBeGreaterThan(0);
+    expect([...statuses.keys()].sort()).toEqual([200, 503]);
+    const stored = new Set(
+      (await db.query<{ id: string }>("SELECT event_id::text AS id FROM events WHERE type = 'outage_test'")).rows.map((r) => r.id),
+    );
+    const lost = acked.filter((id) => !stored.has(id));
+    expect(lost).toEqual([]);
+    expect(acked.length).toBeGreaterThan(ackedBeforeStop);
+  });
+
+  it('commits what is queued when it shuts down', async () => {
+    const other = await buildApp({ config: testConfig({ databaseUrl: pg.url, logLevel: 'silent' }), defaultMetrics: false });
+    const pending = Array.from({ length: 50 }, (_, i) =>
+      other.inject({ method: 'POST', url: '/api/v1/events', headers: { 'x-api-key': KEYS.ingest }, payload: { type: 'shutdown_test', user_id: `s${i}` } }),
+    );
+    await sleep(0);
+    const closing = other.close();
+    const answers = await Promise.all(pending);
+    await closing;
+    const ok = answers.filter((r) => r.statusCode === 200).length;
+    expect(answers.every((r) => r.statusCode === 200 || r.statusCode === 503)).toBe(true);
+    expect(await count("SELECT count(*)::int AS n FROM events WHERE type = 'shutdown_test'")).toBe(ok);
+  });
+
+  it('server.ts validates its environment, serves, and exits 0 on SIGTERM after committing', async () => {
+    const port = await freePort();
+    const env = { ...process.env, DATABASE_URL: pg.url, PORT: String(port), HOST: '127.0.0.1', INGEST_API_KEYS: JSON.stringify(API_KEYS), LOG_LEVEL: 'info' };
+    const bad = spawn(process.execPath, ['--import', 'tsx', 'src/ingest/server.ts'], { env: { ...env, INGEST_RETENTION_DAYS: 'forever' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let badErr = '';
+    bad.stderr.on('data', (d: Buffer) => (badErr += d.toString()));
+    const badCode = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
+    expect(badCode).toBe(78);
+    expect(badErr).toContain('INGEST_RETENTION_DAYS');
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/ingest/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let up = false;
+    for (let i = 0; i < 200 && !up; i++) {
+      up = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+      if (!up) await sleep(100);
+    }
+    expect(up).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEYS.ingest },
+      body: JSON.stringify({ type: 'sigterm_test' }),
+    });
+    expect(res.status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('"message":"stopped"');
+    expect(await count("SELECT count(*)::int AS n FROM events WHERE type = 'sigterm_test'")).toBe(1);
+  });
+});
