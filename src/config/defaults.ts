@@ -53,10 +53,24 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
       replicas: 1,
       resources: { requests: { cpu: '25m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } },
     },
+    ingest: {
+      enabled: true,
+      replicas: 1,
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      apiKeys: { secretName: 'ingest-api-keys', key: 'keys.json' },
+      retentionDays: 90,
+      database: {
+        type: 'in-cluster',
+        storage: { type: 'ephemeral' },
+        resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+        password: { secretName: 'ingest-postgres', key: 'password' },
+      },
+    },
   },
   alerting: {
     groupBy: ['alertname', 'service', 'namespace'],
     digestInterval: '24h',
     runbookBaseUrl: 'docs/runbooks.md',
+    overrides: {},
   },
 };

@@ -8,6 +8,9 @@ export const IMAGES = {
   grafana: { repository: 'docker.io/grafana/grafana', tag: '12.1.1' },
   nodeExporter: { repository: 'quay.io/prometheus/node-exporter', tag: 'v1.9.1' },
   kubeStateMetrics: { repository: 'registry.k8s.io/kube-state-metrics/kube-state-metrics', tag: 'v2.16.0' },
+  /** Built from this repository's Dockerfile and pushed to the team's registry. */
+  ingest: { repository: 'docker.io/obstack/ingest', tag: '0.1.0' },
+  postgres: { repository: 'docker.io/library/postgres', tag: '16.10-bookworm' },
 } as const;
 
 export type ImageName = keyof typeof IMAGES;
@@ -23,4 +26,7 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   grafana: 472,
   nodeExporter: 65534,
   kubeStateMetrics: 65534,
+  ingest: 10001,
+  /** The postgres user of the Debian-based image. */
+  postgres: 999,
 };

@@ -9,3 +9,5 @@ export * from './exporters/node-exporter.js';
 export * from './exporters/kube-state-metrics.js';
 export * from './common/labels.js';
 export * from './common/security.js';
+export * from './ingest/ingest.js';
+export * from './ingest/postgres.js';

@@ -9,6 +9,7 @@ import { KubeStateMetrics } from './exporters/kube-state-metrics.js';
 import { NodeExporter } from './exporters/node-exporter.js';
 import { type DashboardFile, Grafana } from './grafana/grafana.js';
 import { Prometheus } from './prometheus/prometheus.js';
+import { IngestService } from './ingest/ingest.js';
 
 export interface ObservabilityStackProps extends ChartProps {
   readonly environment: Environment;
@@ -42,6 +43,7 @@ export class ObservabilityStack extends Chart {
   readonly grafana?: Grafana;
   readonly nodeExporter?: NodeExporter;
   readonly kubeStateMetrics?: KubeStateMetrics;
+  readonly ingest?: IngestService;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     const env = props.environment;
@@ -99,8 +101,12 @@ export class ObservabilityStack extends Chart {
         })
       : undefined;
 
+    const ingest = c.ingest.enabled
+      ? new IngestService(this, 'Ingest', { ...common, settings: c.ingest, clusterDomain: env.clusterDomain })
+      : undefined;
+
     if (prometheus) {
-      for (const target of [alertmanager, grafana, nodeExporter, kubeStateMetrics]) {
+      for (const target of [alertmanager, grafana, nodeExporter, kubeStateMetrics, ingest]) {
         if (!target) continue;
         prometheus.scrape(target);
         target.allowFrom(prometheus);
@@ -128,5 +134,6 @@ export class ObservabilityStack extends Chart {
     this.grafana = grafana;
     this.nodeExporter = nodeExporter;
     this.kubeStateMetrics = kubeStateMetrics;
+    this.ingest = ingest;
   }
 }

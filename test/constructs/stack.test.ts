@@ -12,8 +12,10 @@ describe('ObservabilityStack', () => {
     expect(workloads.sort()).toEqual([
       'DaemonSet/node-exporter',
       'Deployment/grafana',
+      'Deployment/ingest',
       'Deployment/kube-state-metrics',
       'StatefulSet/alertmanager',
+      'StatefulSet/ingest-postgres',
       'StatefulSet/prometheus',
     ]);
     for (const o of objects) {
