@@ -1,38 +1,104 @@
 import { stringify } from 'yaml';
-import { type Duration, isDuration, type Severity } from './types.js';
+import { type CheckedNames, type Duration, isDuration, isSeverity, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
-/** An alert as written in rules/: every field a responder needs is required. */
-export interface AlertDefinition {
+/** Labels a test expects on an alert, besides the rule's own static labels (severity, service, …), which are added for you. */
+export type ExpectedLabels = Readonly<Record<string, string>>;
+
+/**
+ * One promtool unit-test case for an alert: input series in promtool's
+ * expanding notation, one evaluation time, and the alerts expected to be
+ * firing then (`fires: []` proves the alert stays silent).
+ */
+export interface AlertTest {
+  /** What the case proves, printed by promtool when it fails. */
+  readonly name: string;
+  /** Series selector → values, e.g. `{ 'up{job="grafana",instance="a"}': '0x15' }`. */
+  readonly series: Readonly<Record<string, string>>;
+  /** Step between input samples. @default '1m' */
+  readonly interval?: Duration;
+  /** Step between rule evaluations; a coarser one keeps week-long cases fast. @default '1m' */
+  readonly evaluationInterval?: Duration;
+  /** When to look at the alerts, from the first sample. */
+  readonly at: Duration;
+  /** Label sets of the firing alerts (only the labels the expression yields), or `[]` for none. */
+  readonly fires: readonly ExpectedLabels[];
+  /**
+   * Expected annotations, index by index with `fires`. When given, the case
+   * runs against the rule file as shipped and must state every annotation;
+   * otherwise it runs against a copy without annotations.
+   */
+  readonly annotations?: readonly Readonly<Record<string, string>>[];
+}
+
+/** An alert as it goes into a rule file. `alert()`, `slo()` and `rawAlert()` build it. */
+export interface AlertRule {
+  readonly kind: 'alert';
+  readonly name: string;
+  readonly expr: string;
+  /** The alert's threshold, when its expression has one that an environment may override. */
+  readonly threshold?: number;
+  /** Builds the expression for another threshold. */
+  readonly exprFor?: (threshold: number) => string;
+  readonly for?: Duration;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly tests: readonly AlertTest[];
+}
+
+export interface RecordingRule {
+  readonly kind: 'record';
+  readonly name: string;
+  readonly expr: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export type Rule = AlertRule | RecordingRule;
+
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval?: Duration;
+  /** Most alerts or series the group may produce; 0 means no limit. */
+  readonly limit?: number;
+  readonly rules: readonly Rule[];
+}
+
+interface AlertFields<L, A> {
   /** UpperCamelCase, unique across the stack. */
   readonly alert: string;
-  readonly expr: string;
   readonly for?: Duration;
   readonly severity: Severity;
   /** The component or service the alert is about: the `service` label inhibition matches on. */
   readonly service: string;
   readonly summary: string;
   readonly description: string;
-  /** Where a responder reads what to do. */
+  /** Where a responder reads what to do (annotation `runbook_url`). */
   readonly runbook: string;
-  /** uid of the dashboard that explains the alert. */
+  /** uid of the dashboard that explains the alert (annotation `dashboard_uid`). */
   readonly dashboard?: string;
-  readonly labels?: Readonly<Record<string, string>>;
+  /** Extra static labels; names are checked by the compiler. */
+  readonly labels?: L & CheckedNames<L>;
+  /** Extra annotations; names are checked by the compiler. */
+  readonly annotations?: A & CheckedNames<A>;
+  /** promtool unit tests: at least one case that fires and one that stays silent. */
+  readonly tests?: readonly AlertTest[];
 }
 
-export interface RecordingDefinition {
+/**
+ * An alert as written in rules/. The expression is a string, or a function of
+ * `threshold` when the alert has one (so that an environment can override it).
+ */
+export type AlertDefinition<L = {}, A = {}> = AlertFields<L, A> &
+  (
+    | { readonly expr: string; readonly threshold?: undefined }
+    | { readonly expr: (threshold: number) => string; readonly threshold: number }
+  );
+
+export interface RecordingDefinition<L = {}> {
   readonly record: string;
   readonly expr: string;
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-export interface RuleGroup {
-  readonly name: string;
-  readonly interval?: Duration;
-  readonly rules: readonly (AlertDefinition | RecordingDefinition)[];
+  readonly labels?: L & CheckedNames<L>;
 }
 
 /** A rule that cannot be compiled; names the rule and the field. */
@@ -48,62 +114,193 @@ export class RuleError extends Error {
   }
 }
 
-function checkLabels(rule: string, field: string, labels: Readonly<Record<string, string>> | undefined): void {
-  for (const name of Object.keys(labels ?? {})) {
+function checkNames(rule: string, field: string, names: Readonly<Record<string, unknown>> | undefined): void {
+  for (const name of Object.keys(names ?? {})) {
     if (!LABEL_NAME.test(name) || name.startsWith('__')) {
       throw new RuleError(rule, `${field}.${name}`, 'is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading "__")');
     }
   }
 }
 
-/** Defines an alert; refuses what types cannot catch (names, empty texts, durations built at run time). */
-export function alert(def: AlertDefinition): AlertDefinition {
-  if (!ALERT_NAME.test(def.alert)) throw new RuleError(def.alert, 'alert', 'must be UpperCamelCase letters and digits');
-  for (const field of ['expr', 'summary', 'description', 'runbook', 'service'] as const) {
-    if (def[field].trim() === '') throw new RuleError(def.alert, field, 'must not be empty');
+function checkTests(rule: string, tests: readonly AlertTest[]): void {
+  for (const t of tests) {
+    const where = `tests["${t.name}"]`;
+    if (!isDuration(t.at)) throw new RuleError(rule, `${where}.at`, `must be a duration such as "15m", got "${t.at}"`);
+    if (t.interval !== undefined && !isDuration(t.interval)) throw new RuleError(rule, `${where}.interval`, `must be a duration, got "${t.interval}"`);
+    if (t.name.trim() === '') throw new RuleError(rule, 'tests', 'need a name saying what each case proves');
+    for (const labels of t.fires) checkNames(rule, `${where}.fires`, labels);
+    if (t.annotations !== undefined && t.annotations.length !== t.fires.length) {
+      throw new RuleError(rule, `${where}.annotations`, `must have one entry per expected alert (${t.fires.length}), got ${t.annotations.length}`);
+    }
   }
-  if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(def.alert, 'for', `must be a duration such as "5m", got "${def.for}"`);
-  checkLabels(def.alert, 'labels', def.labels);
-  for (const reserved of ['severity', 'service']) {
-    if (def.labels && reserved in def.labels) throw new RuleError(def.alert, `labels.${reserved}`, 'is set by the field of that name');
-  }
-  return def;
 }
 
-export function record(def: RecordingDefinition): RecordingDefinition {
+/** Defines an alert; refuses what types cannot catch (names, empty texts, durations built at run time). */
+export function alert<const L extends Record<string, string> = {}, const A extends Record<string, string> = {}>(def: AlertDefinition<L, A>): AlertRule {
+  const name = def.alert;
+  if (!ALERT_NAME.test(name)) throw new RuleError(name, 'alert', 'must be UpperCamelCase letters and digits');
+  for (const field of ['summary', 'description', 'runbook', 'service'] as const) {
+    if (typeof def[field] !== 'string' || def[field].trim() === '') throw new RuleError(name, field, 'must not be empty');
+  }
+  if (!isSeverity(def.severity)) throw new RuleError(name, 'severity', `must be one of P1, P2, P3, P4, got "${String(def.severity)}"`);
+  if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(name, 'for', `must be a duration such as "5m", got "${def.for}"`);
+  const labels: Readonly<Record<string, string>> = def.labels ?? {};
+  const extra: Readonly<Record<string, string>> = def.annotations ?? {};
+  checkNames(name, 'labels', labels);
+  checkNames(name, 'annotations', extra);
+  for (const reserved of ['severity', 'service', 'alertname']) {
+    if (reserved in labels) throw new RuleError(name, `labels.${reserved}`, 'is set by the field of that name');
+  }
+  for (const reserved of ['summary', 'description', 'runbook_url', 'dashboard_uid']) {
+    if (reserved in extra) throw new RuleError(name, `annotations.${reserved}`, 'is set by the field of that name');
+  }
+  let expr: string;
+  let threshold: { threshold: number; exprFor: (t: number) => string } | undefined;
+  if (typeof def.expr === 'function') {
+    if (typeof def.threshold !== 'number' || !Number.isFinite(def.threshold)) {
+      throw new RuleError(name, 'threshold', 'must be a finite number when expr is a function of the threshold');
+    }
+    expr = def.expr(def.threshold);
+    threshold = { threshold: def.threshold, exprFor: def.expr };
+  } else {
+    if (def.threshold !== undefined) throw new RuleError(name, 'threshold', 'needs expr to be a function of the threshold');
+    expr = def.expr;
+  }
+  if (expr.trim() === '') throw new RuleError(name, 'expr', 'must not be empty');
+  const tests = def.tests ?? [];
+  checkTests(name, tests);
+  return {
+    kind: 'alert',
+    name,
+    expr,
+    ...threshold,
+    ...(def.for ? { for: def.for } : {}),
+    labels: { ...labels, severity: def.severity, service: def.service },
+    annotations: {
+      summary: def.summary,
+      description: def.description,
+      runbook_url: def.runbook,
+      ...(def.dashboard ? { dashboard_uid: def.dashboard } : {}),
+      ...extra,
+    },
+    tests,
+  };
+}
+
+/** Defines a recording rule. Names follow the `level:metric:operations` convention. */
+export function record<const L extends Record<string, string> = {}>(def: RecordingDefinition<L>): RecordingRule {
   if (!METRIC_NAME.test(def.record)) throw new RuleError(def.record, 'record', 'is not a valid metric name');
   if (def.expr.trim() === '') throw new RuleError(def.record, 'expr', 'must not be empty');
-  checkLabels(def.record, 'labels', def.labels);
+  const labels: Readonly<Record<string, string>> = def.labels ?? {};
+  checkNames(def.record, 'labels', labels);
+  return { kind: 'record', name: def.record, expr: def.expr, labels };
+}
+
+/** An alert kept exactly as an existing rule file has it (what `obstack import-rules` emits when a rule does not fit `alert()`). */
+export interface RawAlertDefinition {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: Duration;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly tests?: readonly AlertTest[];
+}
+
+/** An alert with free labels and annotations, for migrated rules; `obstack check rules` still lints it. */
+export function rawAlert(def: RawAlertDefinition): AlertRule {
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(def.alert)) throw new RuleError(def.alert, 'alert', 'is not a valid alert name');
+  if (def.expr.trim() === '') throw new RuleError(def.alert, 'expr', 'must not be empty');
+  if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(def.alert, 'for', `must be a duration such as "5m", got "${def.for}"`);
+  checkNames(def.alert, 'labels', def.labels);
+  checkNames(def.alert, 'annotations', def.annotations);
+  checkTests(def.alert, def.tests ?? []);
+  return {
+    kind: 'alert',
+    name: def.alert,
+    expr: def.expr,
+    ...(def.for ? { for: def.for } : {}),
+    labels: { ...def.labels },
+    annotations: { ...def.annotations },
+    tests: def.tests ?? [],
+  };
+}
+
+/** A rule group; its name must be unique within a rule file. */
+export function group(def: RuleGroup): RuleGroup {
+  if (def.name.trim() === '') throw new RuleError('(group)', 'name', 'must not be empty');
+  if (def.interval !== undefined && !isDuration(def.interval)) throw new RuleError(def.name, 'interval', `must be a duration, got "${def.interval}"`);
   return def;
 }
 
-export function isAlert(rule: AlertDefinition | RecordingDefinition): rule is AlertDefinition {
-  return 'alert' in rule;
+export function isAlert(rule: Rule): rule is AlertRule {
+  return rule.kind === 'alert';
 }
 
-/** Compiles rule groups into a Prometheus rule file. */
-export function compileRuleFile(groups: readonly RuleGroup[]): string {
-  const names = new Set<string>();
-  const out = groups.map((g) => ({
-    name: g.name,
-    ...(g.interval ? { interval: g.interval } : {}),
-    rules: g.rules.map((r) => {
-      if (!isAlert(r)) return { record: r.record, expr: r.expr, ...(r.labels ? { labels: { ...r.labels } } : {}) };
-      if (names.has(r.alert)) throw new RuleError(r.alert, 'alert', 'is defined twice');
-      names.add(r.alert);
+/** A rule as Prometheus's rule file holds it. */
+export interface RuleFileRule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface RuleFileGroup {
+  name: string;
+  interval?: string;
+  limit?: number;
+  rules: RuleFileRule[];
+}
+
+/** A Prometheus rule file, parsed. */
+export interface RuleFile {
+  groups: RuleFileGroup[];
+}
+
+export interface CompileOptions {
+  /** Leave annotations out (the copy promtool tests run against when a case does not state them). */
+  readonly withoutAnnotations?: boolean;
+}
+
+function toFileRule(r: Rule, opts: CompileOptions): RuleFileRule {
+  const labels = Object.keys(r.labels).length > 0 ? { labels: { ...r.labels } } : {};
+  if (r.kind === 'record') return { record: r.name, expr: r.expr, ...labels };
+  const annotations = !opts.withoutAnnotations && Object.keys(r.annotations).length > 0 ? { annotations: { ...r.annotations } } : {};
+  return { alert: r.name, expr: r.expr, ...(r.for ? { for: r.for } : {}), ...labels, ...annotations };
+}
+
+/** Rule groups as a parsed rule file. Refuses two groups of one name and two alerts of one name and the same static labels. */
+export function toRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = {}): RuleFile {
+  const groupNames = new Set<string>();
+  const identities = new Set<string>();
+  return {
+    groups: groups.map((g) => {
+      if (groupNames.has(g.name)) throw new RuleError(g.name, 'group', 'is defined twice in one file');
+      groupNames.add(g.name);
       return {
-        alert: r.alert,
-        expr: r.expr,
-        ...(r.for ? { for: r.for } : {}),
-        labels: { ...r.labels, severity: r.severity, service: r.service },
-        annotations: {
-          summary: r.summary,
-          description: r.description,
-          runbook_url: r.runbook,
-          ...(r.dashboard ? { dashboard_uid: r.dashboard } : {}),
-        },
+        name: g.name,
+        ...(g.interval ? { interval: g.interval } : {}),
+        ...(g.limit ? { limit: g.limit } : {}),
+        rules: g.rules.map((r) => {
+          if (r.kind === 'alert') {
+            const identity = `${r.name}${JSON.stringify(Object.entries(r.labels).sort())}`;
+            if (identities.has(identity)) throw new RuleError(r.name, 'alert', 'is defined twice with the same labels');
+            identities.add(identity);
+          }
+          return toFileRule(r, opts);
+        }),
       };
     }),
-  }));
-  return stringify({ groups: out }, { lineWidth: 0 });
+  };
+}
+
+/** Serializes a parsed rule file as YAML. */
+export function stringifyRuleFile(file: RuleFile): string {
+  return stringify(file, { lineWidth: 0 });
+}
+
+/** Compiles rule groups into the text of a Prometheus rule file. */
+export function compileRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = {}): string {
+  return stringifyRuleFile(toRuleFile(groups, opts));
 }

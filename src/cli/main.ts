@@ -7,6 +7,7 @@ import { writeEnvironments } from './write.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { stackDashboards } from '../../dashboards/index.js';
 import { checkSynthesized } from './check.js';
+import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -20,7 +21,7 @@ commands:
   schema   print (or --out FILE) the JSON Schema of an environment file
   check    synthesize in memory and run every check, with the real tools
            (same environment options as synth)
-`;
+${RULES_USAGE}`;
 
 /** An error the user caused: printed as a block, exit 1, no stack trace. */
 class UsageError extends Error {
@@ -136,7 +137,9 @@ export function run(argv: string[]): number {
       case 'synth':
         return synth(rest);
       case 'check':
-        return check(rest);
+        return rest[0] === 'rules' ? checkRules(rest.slice(1)) : check(rest);
+      case 'import-rules':
+        return importRules(rest);
       case 'schema':
         return schema(rest);
       case undefined:

@@ -21,3 +21,8 @@ export * from "./closest-name.js";
 export * from "./kubernetes-sd-config.js";
 export * from "./prometheus-offline.js";
 export * from "./tools.js";
+export * from "./promql-parse.js";
+export * from "./metric-catalog.js";
+export * from "./metric-catalog-kube-prometheus.js";
+export * from "./rules-lint.js";
+export * from "./rules-tests.js";

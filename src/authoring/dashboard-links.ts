@@ -1,0 +1,52 @@
+/**
+ * Stable uids of the dashboards the stack ships. Alerts name their dashboard
+ * with one of these (`dashboard: DASHBOARD_UIDS.serviceOverview`), and the
+ * checks prove that every named dashboard is shipped.
+ */
+export const DASHBOARD_UIDS = {
+  serviceOverview: 'obstack-service-overview',
+  stackHealth: 'obstack-stack-health',
+  nodes: 'obstack-nodes',
+  kubernetesWorkloads: 'obstack-kubernetes-workloads',
+  businessKpis: 'obstack-business-kpis',
+  ai: 'obstack-ai',
+  logs: 'obstack-logs',
+  traces: 'obstack-traces',
+  alerts: 'obstack-alerts',
+  slos: 'obstack-slos',
+  security: 'obstack-security',
+  database: 'obstack-database',
+  realtime: 'obstack-realtime-cache',
+  ingest: 'obstack-ingest',
+} as const;
+
+export type ShippedDashboardUid = (typeof DASHBOARD_UIDS)[keyof typeof DASHBOARD_UIDS];
+
+/** Grafana's folders, one per stakeholder. */
+export const DASHBOARD_FOLDERS = {
+  sre: 'SRE',
+  developers: 'Developers',
+  business: 'Business',
+  security: 'Security',
+} as const;
+
+export type DashboardFolder = (typeof DASHBOARD_FOLDERS)[keyof typeof DASHBOARD_FOLDERS];
+
+/**
+ * The URL of a dashboard in Grafana, `<base>/d/<uid>`, with optional variables
+ * (`var-<name>=<value>`) so that an alert can open the dashboard on its service.
+ * A relative base (`''` or `/grafana`) gives a path Grafana resolves itself.
+ */
+export function dashboardUrl(grafanaBaseUrl: string, uid: string, variables: Readonly<Record<string, string>> = {}): string {
+  if (!/^[a-zA-Z0-9_-]{1,40}$/.test(uid)) throw new Error(`dashboard uid must be 1 to 40 letters, digits, "-" or "_", got "${uid}"`);
+  const base = grafanaBaseUrl.replace(/\/+$/, '');
+  const query = Object.entries(variables)
+    .map(([k, v]) => `var-${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
+  return `${base}/d/${uid}${query ? `?${query}` : ''}`;
+}
+
+/** The dashboard uid a `dashboard_url` points to (`…/d/<uid>[/slug][?…]`), or undefined when it is not a dashboard URL. */
+export function dashboardUidFromUrl(url: string): string | undefined {
+  return /\/d\/([a-zA-Z0-9_-]{1,40})(?:[/?#]|$)/.exec(url)?.[1];
+}

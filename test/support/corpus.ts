@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The real-world corpus (kube-prometheus rules and dashboards) lives next to
+ * the project, not in it: `../shared/corpus`, or wherever OBSTACK_CORPUS_DIR
+ * points. Suites that need it are skipped, with this message, when it is absent.
+ */
+export function corpusDir(kind: 'rules' | 'dashboards'): string | undefined {
+  const root = process.env.OBSTACK_CORPUS_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus');
+  const dir = join(root, 'kube-prometheus', kind);
+  return existsSync(dir) ? dir : undefined;
+}
+
+export const CORPUS_MISSING = 'the kube-prometheus corpus is not next to the project (../shared/corpus or OBSTACK_CORPUS_DIR)';
