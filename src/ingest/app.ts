@@ -110,7 +110,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     });
 
   let queue: WriteQueue | undefined;
-  const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics ?? true, queueDepth: () => queue?.depth ?? 0 });
+  const metrics = new ServiceMetrics({
+    defaultMetrics: opts.defaultMetrics ?? true,
+    queueDepth: () => queue?.depth ?? 0,
+    databaseUp: () => db.ping(1_000),
+  });
   queue = new WriteQueue(db, {
     maxRows: config.queueMaxRows,
     flushMaxRows: config.flushMaxRows,

@@ -149,6 +149,7 @@ describe('ingest API (PGlite)', () => {
     expect(text).toContain('http_request_duration_seconds_bucket');
     expect(text).toMatch(/ingest_events_total \d+/);
     expect(text).toContain('ingest_queue_depth 0');
+    expect(text).toContain('ingest_db_up 1');
     expect(text).toContain('ingest_db_write_duration_seconds_bucket');
   });
 

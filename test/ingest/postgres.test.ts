@@ -82,6 +82,7 @@ describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL'
       if (ready === 200) await sleep(100);
     }
     expect(ready).toBe(503);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('ingest_db_up 0');
     await sleep(700);
     const refusedWhileDown = statuses.get(503) ?? 0;
     await pg.start();
@@ -90,6 +91,7 @@ describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL'
       if (ready !== 200) await sleep(100);
     }
     expect(ready).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('ingest_db_up 1');
     await sleep(500);
     running = false;
     await Promise.all(workers);

@@ -16,7 +16,7 @@ export class ServiceMetrics {
   readonly errorsIngested: Counter;
   readonly alertsReceived: Counter<'status'>;
 
-  constructor(opts: { defaultMetrics: boolean; queueDepth: () => number }) {
+  constructor(opts: { defaultMetrics: boolean; queueDepth: () => number; databaseUp?: () => Promise<boolean> }) {
     const registers = [this.registry];
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.httpRequests = new Counter({
@@ -62,6 +62,16 @@ export class ServiceMetrics {
       registers,
       collect() {
         this.set(opts.queueDepth());
+      },
+    });
+    const databaseUp = opts.databaseUp;
+    new Gauge({
+      name: 'ingest_db_up',
+      help: '1 when the database answered a ping at scrape time, 0 when it did not.',
+      registers,
+      // Asked at scrape time, so the alert on it sees an outage even when no write comes in.
+      async collect() {
+        this.set(databaseUp === undefined || (await databaseUp()) ? 1 : 0);
       },
     });
     this.queueRefused = new Counter({
