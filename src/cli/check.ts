@@ -7,8 +7,10 @@ import {
   amtoolCheckConfig,
   amtoolRoutesTest,
   checkSecurityPolicy,
+  checkSynthesizedDashboards,
   promtoolCheckConfig,
   promtoolCheckRules,
+  stackMetricCatalog,
   toOfflineConfig,
   validateKubernetesSchema,
 } from '../validate/index.js';
@@ -98,9 +100,22 @@ export function checkRouting(alertmanagerFile: string): Finding[] {
   return findings;
 }
 
+/** The dashboard checks on one environment: what Grafana provisions against the rules and metrics of the same output. */
+export function checkEnvironmentDashboards(result: SynthesizedEnvironment): Finding[] {
+  const grafana = result.stack.grafana;
+  if (!grafana) return [];
+  const ruleFiles = new Map([...result.files].filter(([name]) => name.startsWith('rules/')));
+  return checkSynthesizedDashboards({
+    dashboards: grafana.provisionedDashboards,
+    datasources: grafana.provisionedDatasources,
+    ruleFiles,
+    catalog: stackMetricCatalog(),
+  });
+}
+
 /** Every check of synthesized output, as printable lines. In-process checks always; the real tools when asked. */
 export function checkSynthesized(result: SynthesizedEnvironment, opts: CheckOptions): string[] {
-  const findings: Finding[] = [...validateKubernetesSchema(result.objects), ...checkSecurityPolicy(result.objects)];
+  const findings: Finding[] = [...validateKubernetesSchema(result.objects), ...checkSecurityPolicy(result.objects), ...checkEnvironmentDashboards(result)];
   if (opts.tools) findings.push(...checkWithTools(result));
   return findings.map((f) => `[${f.check}] ${f.object}${f.path ? ` ${f.path}` : ''}: ${f.message}`);
 }

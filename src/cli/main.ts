@@ -8,6 +8,7 @@ import { stackRuleFiles } from '../../rules/index.js';
 import { stackDashboards } from '../../dashboards/index.js';
 import { checkSynthesized } from './check.js';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
+import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -21,7 +22,7 @@ commands:
   schema   print (or --out FILE) the JSON Schema of an environment file
   check    synthesize in memory and run every check, with the real tools
            (same environment options as synth)
-${RULES_USAGE}`;
+${RULES_USAGE}${DASHBOARDS_USAGE}`;
 
 /** An error the user caused: printed as a block, exit 1, no stack trace. */
 class UsageError extends Error {
@@ -137,6 +138,7 @@ export function run(argv: string[]): number {
       case 'synth':
         return synth(rest);
       case 'check':
+        if (rest[0] === 'dashboards') return checkDashboardFiles(rest.slice(1));
         return rest[0] === 'rules' ? checkRules(rest.slice(1)) : check(rest);
       case 'import-rules':
         return importRules(rest);

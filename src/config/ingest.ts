@@ -24,6 +24,9 @@ export const IngestConfig = z
     resources: Resources,
     image: Image.optional().describe('the image built from the Dockerfile; overrides src/config/versions.ts'),
     apiKeys: SecretRef.describe('Secret key holding the JSON array of API keys and their scopes'),
+    alertmanagerKey: SecretRef.describe(
+      'Secret key holding the API key (with the ingest scope) that Alertmanager presents to the alert-history webhook',
+    ),
     autoscaling: z
       .strictObject({
         maxReplicas: z.number().int().min(1),

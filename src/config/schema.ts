@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { AlertOverrides } from './rule-overrides.js';
 import { BYTE_SIZE, DnsLabel, Duration, EMAIL, HOSTNAME, Image, Ingress, Resources, SecretRef, Storage } from './primitives.js';
 import { IngestConfig } from './ingest.js';
+import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
 export * from './primitives.js';
+export * from './logs-traces.js';
 
 
 const componentBase = {
@@ -79,6 +81,11 @@ export const Components = z.strictObject({
   nodeExporter: NodeExporterConfig,
   kubeStateMetrics: KubeStateMetricsConfig,
   ingest: IngestConfig,
+  elasticsearch: ElasticsearchConfig,
+  logstash: LogstashConfig,
+  kibana: KibanaConfig,
+  filebeat: FilebeatConfig,
+  jaeger: JaegerConfig,
 });
 
 const noCredentialsInUrl = (url: string): boolean => {
@@ -163,8 +170,11 @@ export const EnvironmentConfig = z
     clusterDomain: z.string().regex(HOSTNAME).default('cluster.local'),
     components: Components,
     alerting: Alerting,
+    logs: LogsConfig,
+    traces: TracesConfig,
   })
   .superRefine((env, ctx) => {
+    refineLogsAndTraces(env, ctx);
     const g = env.components.grafana;
     if (g.enabled && g.replicas > 1 && g.database.type === 'sqlite') {
       ctx.addIssue({
@@ -203,6 +213,35 @@ export const EnvironmentConfig = z
       }
     }
   });
+
+/** What the logs and traces components need of each other and of a production environment. */
+function refineLogsAndTraces(
+  env: { tier: string; components: z.output<typeof Components> },
+  ctx: z.RefinementCtx,
+): void {
+  const { elasticsearch: es, logstash, kibana, jaeger, filebeat } = env.components;
+  const issue = (path: (string | number)[], message: string): void => {
+    ctx.addIssue({ code: 'custom', path: ['components', ...path], message });
+  };
+  if (es.enabled && es.replicas > 1 && !es.transportTls) {
+    issue(['elasticsearch', 'transportTls'], `is required when elasticsearch.replicas > 1 (got ${es.replicas}): Elasticsearch 8 with security on refuses to form a cluster without transport TLS`);
+  }
+  if (!es.enabled) {
+    for (const [name, on] of [['logstash', logstash.enabled], ['kibana', kibana.enabled]] as const) {
+      if (on) issue([name, 'enabled'], 'needs components.elasticsearch.enabled: it reads or writes Elasticsearch');
+    }
+    if (jaeger.enabled && jaeger.storage === 'elasticsearch') issue(['jaeger', 'storage'], 'is "elasticsearch" but components.elasticsearch is disabled');
+  }
+  if (filebeat.enabled && !logstash.enabled) issue(['filebeat', 'enabled'], 'needs components.logstash.enabled: Filebeat ships to Logstash');
+  if (env.tier !== 'production') return;
+  if (es.enabled) {
+    if (es.replicas < 3) issue(['elasticsearch', 'replicas'], `must be at least 3 in a production environment (a quorum of master-eligible nodes), got ${es.replicas}`);
+    if (es.storage.type !== 'persistent') issue(['elasticsearch', 'storage', 'type'], 'must be "persistent" in a production environment');
+  }
+  if (logstash.enabled && logstash.queue.type !== 'persisted') issue(['logstash', 'queue', 'type'], 'must be "persisted" in a production environment, so that a restart loses no event');
+  if (kibana.enabled && kibana.ingress.enabled && !kibana.ingress.tlsSecret) issue(['kibana', 'ingress', 'tlsSecret'], 'is required for an ingress in a production environment');
+  if (jaeger.enabled && jaeger.mode !== 'distributed') issue(['jaeger', 'mode'], 'must be "distributed" in a production environment');
+}
 
 export type EnvironmentInput = z.input<typeof EnvironmentConfig>;
 export type Environment = z.output<typeof EnvironmentConfig>;

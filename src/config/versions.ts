@@ -2,6 +2,8 @@
  * The one place where image versions are pinned. An environment may override
  * an image, but the defaults of every component come from here.
  */
+const ELASTIC_VERSION = '8.19.3';
+
 export const IMAGES = {
   prometheus: { repository: 'quay.io/prometheus/prometheus', tag: 'v3.5.0' },
   alertmanager: { repository: 'quay.io/prometheus/alertmanager', tag: 'v0.28.1' },
@@ -11,6 +13,15 @@ export const IMAGES = {
   /** Built from this repository's Dockerfile and pushed to the team's registry. */
   ingest: { repository: 'docker.io/obstack/ingest', tag: '0.1.0' },
   postgres: { repository: 'docker.io/library/postgres', tag: '16.10-bookworm' },
+  /** The Elastic images move together: one version for the whole logs half. */
+  elasticsearch: { repository: 'docker.elastic.co/elasticsearch/elasticsearch', tag: ELASTIC_VERSION },
+  logstash: { repository: 'docker.elastic.co/logstash/logstash', tag: ELASTIC_VERSION },
+  kibana: { repository: 'docker.elastic.co/kibana/kibana', tag: ELASTIC_VERSION },
+  filebeat: { repository: 'docker.elastic.co/beats/filebeat', tag: ELASTIC_VERSION },
+  /** Jaeger v2 (OpenTelemetry Collector based); Jaeger v1 reached end of life on 2025-12-31. */
+  jaeger: { repository: 'docker.io/jaegertracing/jaeger', tag: '2.10.0' },
+  elasticsearchExporter: { repository: 'quay.io/prometheuscommunity/elasticsearch-exporter', tag: 'v1.9.0' },
+  logstashExporter: { repository: 'docker.io/kuskoman/logstash-exporter', tag: 'v1.8.0' },
 } as const;
 
 export type ImageName = keyof typeof IMAGES;
@@ -29,4 +40,13 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   ingest: 10001,
   /** The postgres user of the Debian-based image. */
   postgres: 999,
+  elasticsearch: 1000,
+  logstash: 1000,
+  kibana: 1000,
+  filebeat: 1000,
+  jaeger: 10001,
+  /** The busybox-based image runs as nobody. */
+  elasticsearchExporter: 65534,
+  /** A static binary on scratch: any uid works; nobody by convention. */
+  logstashExporter: 65534,
 };

@@ -10,6 +10,8 @@ import { NodeExporter } from './exporters/node-exporter.js';
 import { type DashboardFile, Grafana } from './grafana/grafana.js';
 import { Prometheus } from './prometheus/prometheus.js';
 import { IngestService } from './ingest/ingest.js';
+import { type LogsAndTraces, addLogsAndTraces, wireLogsAndTraces } from './logs-traces.js';
+import { JAEGER_PORTS } from './tracing/jaeger-config.js';
 
 export interface ObservabilityStackProps extends ChartProps {
   readonly environment: Environment;
@@ -44,6 +46,8 @@ export class ObservabilityStack extends Chart {
   readonly nodeExporter?: NodeExporter;
   readonly kubeStateMetrics?: KubeStateMetrics;
   readonly ingest?: IngestService;
+  /** Elasticsearch, Logstash, Kibana, Filebeat and Jaeger, each present when enabled. */
+  readonly logsAndTraces: LogsAndTraces;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     const env = props.environment;
@@ -78,6 +82,14 @@ export class ObservabilityStack extends Chart {
           clusterDomain: env.clusterDomain,
         })
       : undefined;
+    const ingest = c.ingest.enabled
+      ? new IngestService(this, 'Ingest', {
+          ...common,
+          settings: c.ingest,
+          clusterDomain: env.clusterDomain,
+          samplingRatio: env.traces.samplingRate,
+        })
+      : undefined;
     const alertmanager = c.alertmanager.enabled
       ? new Alertmanager(this, 'Alertmanager', {
           ...common,
@@ -85,6 +97,7 @@ export class ObservabilityStack extends Chart {
           alerting: env.alerting,
           image: image('alertmanager', c.alertmanager.image),
           clusterDomain: env.clusterDomain,
+          ...(ingest ? { history: ingest.alertHistory } : {}),
         })
       : undefined;
     const grafana = c.grafana.enabled
@@ -101,9 +114,7 @@ export class ObservabilityStack extends Chart {
         })
       : undefined;
 
-    const ingest = c.ingest.enabled
-      ? new IngestService(this, 'Ingest', { ...common, settings: c.ingest, clusterDomain: env.clusterDomain })
-      : undefined;
+    const logsAndTraces = addLogsAndTraces(this, env);
 
     if (prometheus) {
       for (const target of [alertmanager, grafana, nodeExporter, kubeStateMetrics, ingest]) {
@@ -128,6 +139,11 @@ export class ObservabilityStack extends Chart {
       }
       for (const d of props.dashboards ?? []) grafana.addDashboard(d);
     }
+    wireLogsAndTraces(logsAndTraces, { prometheus, grafana });
+    const collector = logsAndTraces.jaeger?.collector;
+    if (ingest && logsAndTraces.jaeger && collector) {
+      ingest.sendTracesTo({ selector: collector.selector, otlpHttpPort: JAEGER_PORTS.otlpHttp, otlpHttpUrl: logsAndTraces.jaeger.otlpEndpoint });
+    }
 
     this.prometheus = prometheus;
     this.alertmanager = alertmanager;
@@ -135,5 +151,6 @@ export class ObservabilityStack extends Chart {
     this.nodeExporter = nodeExporter;
     this.kubeStateMetrics = kubeStateMetrics;
     this.ingest = ingest;
+    this.logsAndTraces = logsAndTraces;
   }
 }

@@ -26,3 +26,6 @@ export * from "./metric-catalog.js";
 export * from "./metric-catalog-kube-prometheus.js";
 export * from "./rules-lint.js";
 export * from "./rules-tests.js";
+export * from "./dashboard-check.js";
+export * from "./dashboard-rules.js";
+export * from "./dashboard-catalog-kube-prometheus.js";

@@ -30,9 +30,10 @@ describe('every environment passes every check', () => {
       expect(checkSynthesized(result, { tools: true })).toEqual([]);
     });
 
-    it(`${name}: the only exemptions are node-exporter's host access, each with its reason`, () => {
+    it(`${name}: the only exemptions are node-exporter's and Filebeat's host access, each with its reason`, () => {
       const exemptions = listExemptions(synthesized(name).objects);
       expect(exemptions.map((e) => `${e.object} ${e.rule}`).sort()).toEqual([
+        `DaemonSet/${example(name).namespace}/filebeat host-path`,
         `DaemonSet/${example(name).namespace}/node-exporter host-namespaces`,
         `DaemonSet/${example(name).namespace}/node-exporter host-path`,
       ]);
@@ -50,8 +51,8 @@ describe('the routing check', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'obstack-route-')), 'alertmanager.yml');
     writeFileSync(file, stringify(config));
     const messages = checkRouting(file).map((f) => f.message);
-    expect(messages).toContain('a P4 alert must not reach "pager" but reaches ["pager"]');
-    expect(messages).toContain('a P4 alert must reach "digest" but reaches ["pager"]');
+    expect(messages).toContain('a P4 alert must not reach "pager" but reaches ["history","pager"]');
+    expect(messages).toContain('a P4 alert must reach "digest" but reaches ["history","pager"]');
   });
 
   it('catches a P1 that reaches no paging receiver', () => {
@@ -59,7 +60,7 @@ describe('the routing check', () => {
     config.route.routes = config.route.routes.filter((r) => r.receiver !== RECEIVERS.pager);
     const file = join(mkdtempSync(join(tmpdir(), 'obstack-route-')), 'alertmanager.yml');
     writeFileSync(file, stringify(config));
-    expect(checkRouting(file).map((f) => f.message)).toContain('a P1 alert must reach "pager" but reaches ["team"]');
+    expect(checkRouting(file).map((f) => f.message)).toContain('a P1 alert must reach "pager" but reaches ["history","team"]');
   });
 });
 

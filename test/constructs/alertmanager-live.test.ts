@@ -60,16 +60,16 @@ describe("prod's alertmanager.yml in a real Alertmanager", () => {
       .map((g) => g.receiver.name)
       .sort();
 
-  it('pages and notifies the team for a P1', async () => {
-    expect(receiversOf(await groups(), 'ApiDown', 'P1')).toEqual([RECEIVERS.pager, RECEIVERS.team].sort());
+  it('pages and notifies the team for a P1, and keeps it in the alert history', async () => {
+    expect(receiversOf(await groups(), 'ApiDown', 'P1')).toEqual([RECEIVERS.history, RECEIVERS.pager, RECEIVERS.team].sort());
   });
 
   it('notifies the team, without paging, for a P3', async () => {
-    expect(receiversOf(await groups(), 'DiskFilling', 'P3')).toEqual([RECEIVERS.team]);
+    expect(receiversOf(await groups(), 'DiskFilling', 'P3')).toEqual([RECEIVERS.history, RECEIVERS.team]);
   });
 
-  it('sends a P4 to the digest only', async () => {
-    expect(receiversOf(await groups(), 'CertExpiresSoon', 'P4')).toEqual([RECEIVERS.digest]);
+  it('sends a P4 to the digest and the history only', async () => {
+    expect(receiversOf(await groups(), 'CertExpiresSoon', 'P4')).toEqual([RECEIVERS.digest, RECEIVERS.history]);
   });
 
   it('delivers the Watchdog nowhere', async () => {

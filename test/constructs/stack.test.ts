@@ -10,12 +10,18 @@ describe('ObservabilityStack', () => {
     const { objects } = synth(example('dev'));
     const workloads = objects.filter((o) => WORKLOADS.includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`);
     expect(workloads.sort()).toEqual([
+      'DaemonSet/filebeat',
       'DaemonSet/node-exporter',
+      'Deployment/elasticsearch-exporter',
       'Deployment/grafana',
       'Deployment/ingest',
+      'Deployment/jaeger',
+      'Deployment/kibana',
       'Deployment/kube-state-metrics',
       'StatefulSet/alertmanager',
+      'StatefulSet/elasticsearch',
       'StatefulSet/ingest-postgres',
+      'StatefulSet/logstash',
       'StatefulSet/prometheus',
     ]);
     for (const o of objects) {
@@ -121,7 +127,7 @@ describe('ObservabilityStack', () => {
     expect(config).not.toMatch(/routing_key:|api_url:|auth_password:/);
     const sts = find(objects, 'StatefulSet', 'alertmanager') as Json;
     const secrets = sts.spec.template.spec.volumes.filter((v: Json) => v.secret).map((v: Json) => v.secret.secretName);
-    expect(secrets.sort()).toEqual(['alertmanager-config', 'alertmanager-pagerduty', 'alertmanager-slack', 'alertmanager-smtp']);
+    expect(secrets.sort()).toEqual(['alertmanager-config', 'alertmanager-pagerduty', 'alertmanager-slack', 'alertmanager-smtp', 'ingest-alertmanager']);
     const secret = find(objects, 'Secret', 'alertmanager-config') as Json;
     expect(secret.stringData['alertmanager.yml']).toBe(config);
   });

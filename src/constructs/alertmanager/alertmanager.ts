@@ -11,7 +11,7 @@ import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { SECRETS_DIR, buildAlertmanagerConfig, referencedSecrets } from './config.js';
+import { type HistoryWebhook, SECRETS_DIR, buildAlertmanagerConfig, referencedSecrets } from './config.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
 
@@ -23,6 +23,12 @@ export interface AlertmanagerProps {
   readonly image: Image;
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /**
+   * Where every alert is copied for the alert history: the ingest service's
+   * webhook, and the pods Alertmanager may reach it on.
+   * @default - no history beyond a webhook receiver of the environment
+   */
+  readonly history?: HistoryWebhook & { readonly selector: Record<string, string>; readonly port: number };
 }
 
 const WEB = 9093;
@@ -36,6 +42,7 @@ const MESH = 9094;
 export class Alertmanager extends StackComponent {
   readonly replicas: number;
   private readonly alerting: Environment['alerting'];
+  private readonly history: HistoryWebhook | undefined;
   private readonly clusterService: string;
   private readonly clusterDomain: string;
 
@@ -50,6 +57,7 @@ export class Alertmanager extends StackComponent {
     });
     const { settings } = props;
     this.alerting = props.alerting;
+    this.history = props.history ? { url: props.history.url, bearerToken: props.history.bearerToken } : undefined;
     this.replicas = settings.replicas;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.clusterService = `${this.name}-cluster`;
@@ -85,7 +93,7 @@ export class Alertmanager extends StackComponent {
       },
     });
 
-    const secrets = [...new Set(referencedSecrets(props.alerting).map((s) => s.secretName))].sort();
+    const secrets = [...new Set(referencedSecrets(props.alerting, this.history).map((s) => s.secretName))].sort();
     const data = dataVolume('data', settings.storage, this.labels);
     const peers = this.podNames().map((p) => `--cluster.peer=${p}.${this.clusterService}.${this.namespace}.svc:${MESH}`);
     const clusterArgs =
@@ -159,6 +167,7 @@ export class Alertmanager extends StackComponent {
       // Receivers are outside the cluster (PagerDuty, Slack, SMTP) or a webhook anywhere.
       { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting) },
     );
+    if (props.history) this.egress.push({ peers: [{ pods: props.history.selector }], ports: [{ port: props.history.port }] });
     this.addNetworkPolicy();
   }
 
@@ -184,7 +193,7 @@ export class Alertmanager extends StackComponent {
 
   /** The exact alertmanager.yml that goes into the Secret. */
   renderConfig(): string {
-    return stringify(buildAlertmanagerConfig(this.alerting), { lineWidth: 0 });
+    return stringify(buildAlertmanagerConfig(this.alerting, this.history), { lineWidth: 0 });
   }
 }
 

@@ -29,10 +29,16 @@ export function secretFile(ref: SecretRef): string {
   return `${SECRETS_DIR}/${ref.secretName}/${ref.key}`;
 }
 
+/** The stack's own alert history (the ingest service's webhook), wired by the stack. */
+export interface HistoryWebhook {
+  readonly url: string;
+  readonly bearerToken: SecretRef;
+}
+
 /** Every Secret key the configuration reads from a file, for mounting. */
-export function referencedSecrets(alerting: Alerting): SecretRef[] {
+export function referencedSecrets(alerting: Alerting, history?: HistoryWebhook): SecretRef[] {
   const r = alerting.receivers;
-  return [r.pagerduty?.routingKey, r.email?.authPassword, r.slack?.apiUrl, r.webhook?.bearerToken].filter(
+  return [r.pagerduty?.routingKey, r.email?.authPassword, r.slack?.apiUrl, r.webhook?.bearerToken, history?.bearerToken].filter(
     (x): x is SecretRef => x !== undefined,
   );
 }
@@ -62,7 +68,7 @@ function slackConfigs(r: Alerting['receivers']): Record<string, unknown>[] {
  * goes to the digest only. A firing P1 mutes lower severities of the same
  * alert and service; a P2 mutes P3 and P4 likewise.
  */
-export function buildAlertmanagerConfig(alerting: Alerting): Record<string, unknown> {
+export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWebhook): Record<string, unknown> {
   const r = alerting.receivers;
   const receivers: Record<string, unknown>[] = [{ name: RECEIVERS.blackhole }];
   if (r.pagerduty) {
@@ -85,19 +91,18 @@ export function buildAlertmanagerConfig(alerting: Alerting): Record<string, unkn
   });
 
   const routes: Record<string, unknown>[] = [{ receiver: RECEIVERS.blackhole, matchers: ['alertname="Watchdog"'] }];
-  if (r.webhook) {
-    receivers.push({
-      name: RECEIVERS.history,
-      webhook_configs: [
-        {
-          url: r.webhook.url,
-          send_resolved: true,
-          ...(r.webhook.bearerToken
-            ? { http_config: { authorization: { credentials_file: secretFile(r.webhook.bearerToken) } } }
-            : {}),
-        },
-      ],
-    });
+  const webhook = (url: string, token: SecretRef | undefined): Record<string, unknown> => ({
+    url,
+    send_resolved: true,
+    ...(token ? { http_config: { authorization: { credentials_file: secretFile(token) } } } : {}),
+  });
+  // Every alert of a known severity is copied to the alert history, then routed on.
+  const historyConfigs = [
+    ...(history ? [webhook(history.url, history.bearerToken)] : []),
+    ...(r.webhook ? [webhook(r.webhook.url, r.webhook.bearerToken)] : []),
+  ];
+  if (historyConfigs.length > 0) {
+    receivers.push({ name: RECEIVERS.history, webhook_configs: historyConfigs });
     routes.push({ receiver: RECEIVERS.history, matchers: ['severity=~"P1|P2|P3|P4"'], continue: true });
   }
   if (r.pagerduty) {

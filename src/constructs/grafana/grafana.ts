@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import type { Environment, Image } from '../../config/index.js';
+import type { Environment, Image, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
@@ -39,6 +39,9 @@ export interface Datasource {
   readonly url: string;
   readonly isDefault?: boolean;
   readonly jsonData?: Record<string, unknown>;
+  /** Basic-auth user; its password comes from `basicAuthPassword`, a Secret key read into Grafana's environment. */
+  readonly basicAuthUser?: string;
+  readonly basicAuthPassword?: SecretRef;
 }
 
 
@@ -54,6 +57,8 @@ export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 export class Grafana extends StackComponent {
   private readonly datasources: Datasource[] = [];
   private readonly dashboards: DashboardFile[] = [];
+  /** Datasource passwords, from Secrets, for `$__env{…}` in the provisioning file. */
+  private readonly secretEnv: k8s.EnvVar[] = [];
 
   constructor(scope: Construct, id: string, props: GrafanaProps) {
     super(scope, id, {
@@ -134,7 +139,7 @@ export class Grafana extends StackComponent {
                 name: 'grafana',
                 image: `${props.image.repository}:${props.image.tag}`,
                 ports: [{ name: 'http', containerPort: PORT }],
-                env: [
+                env: Lazy.any({ produce: () => [
                   { name: 'GF_SECURITY_ADMIN_USER', valueFrom: { secretKeyRef: { name: settings.admin.secretName, key: settings.admin.userKey } } },
                   {
                     name: 'GF_SECURITY_ADMIN_PASSWORD',
@@ -152,7 +157,8 @@ export class Grafana extends StackComponent {
                     ? [{ name: 'GF_SERVER_ROOT_URL', value: `${settings.ingress.tlsSecret ? 'https' : 'http'}://${settings.ingress.host}/` }]
                     : []),
                   ...dbEnv,
-                ],
+                  ...this.secretEnv,
+                ] }),
                 resources: resourceRequirements(settings.resources),
                 securityContext: containerSecurityContext(uid),
                 livenessProbe: httpProbe('/api/health', 'http', { initialDelaySeconds: 30 }),
@@ -199,6 +205,12 @@ export class Grafana extends StackComponent {
     if (this.datasources.some((d) => d.uid === ds.uid)) throw new Error(`datasource uid "${ds.uid}" is provisioned twice`);
     const full: Datasource = { ...ds, url: source.url };
     this.datasources.push(full);
+    if (ds.basicAuthPassword) {
+      this.secretEnv.push({
+        name: datasourcePasswordEnv(ds.uid),
+        valueFrom: { secretKeyRef: { name: ds.basicAuthPassword.secretName, key: ds.basicAuthPassword.key } },
+      });
+    }
     source.allowFrom(this);
     this.egress.push({ peers: [{ pods: source.selector }], ports: [{ port: source.port }] });
     return full;
@@ -264,6 +276,8 @@ export class Grafana extends StackComponent {
           isDefault: d.isDefault ?? false,
           editable: false,
           ...(d.jsonData ? { jsonData: d.jsonData } : {}),
+          ...(d.basicAuthUser ? { basicAuth: true, basicAuthUser: d.basicAuthUser } : {}),
+          ...(d.basicAuthPassword ? { secureJsonData: { basicAuthPassword: `$__env{${datasourcePasswordEnv(d.uid)}}` } } : {}),
         })),
       },
       { lineWidth: 0 },
@@ -289,6 +303,11 @@ export class Grafana extends StackComponent {
       { lineWidth: 0 },
     );
   }
+}
+
+/** The environment variable that carries a datasource's password into Grafana. */
+export function datasourcePasswordEnv(uid: string): string {
+  return `GF_DS_${uid.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 }
 
 export function folderSlug(folder: string): string {

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import type { Environment, Image } from '../../config/index.js';
+import type { Environment, Image, SecretRef } from '../../config/index.js';
 import { IMAGES, IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { StackComponent } from '../common/component.js';
@@ -33,6 +33,7 @@ export class IngestService extends StackComponent {
   readonly port = PORT;
   readonly database?: IngestPostgres;
   private readonly clusterDomain: string;
+  private readonly alertmanagerToken: SecretRef;
   /** Shared by the Deployment and the CronJobs; read at synth time. */
   private readonly env: k8s.EnvVar[] = [];
 
@@ -48,6 +49,7 @@ export class IngestService extends StackComponent {
     });
     const { settings } = props;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.alertmanagerToken = settings.alertmanagerKey;
     const uid = IMAGE_UIDS.ingest;
     this.addServiceAccount();
 
@@ -189,6 +191,11 @@ export class IngestService extends StackComponent {
     // Applications in any namespace send their events, metrics and errors here.
     this.ingress.push({ peers: [{ anyNamespace: true }], ports: [{ port: PORT }] });
     this.addNetworkPolicy();
+  }
+
+  /** Alertmanager's webhook for the alert history, with the key it presents; for `Alertmanager`'s `history` prop. */
+  get alertHistory(): { url: string; bearerToken: SecretRef; selector: Record<string, string>; port: number } {
+    return { url: `${this.url}/api/v1/alerts/webhook`, bearerToken: this.alertmanagerToken, selector: this.selector, port: PORT };
   }
 
   /** The in-cluster URL applications and Alertmanager's webhook post to. */

@@ -1,0 +1,181 @@
+/**
+ * What Elasticsearch must hold before the first log line arrives: ILM
+ * policies, index templates for the log and audit data streams, and the roles
+ * of the users the stack's components connect as. Pure functions producing
+ * the request bodies; the setup Job sends them (JSON.stringify, never templates).
+ */
+
+/** Data streams Logstash writes: `<type>-<dataset>-<namespace>`. */
+export const LOG_STREAMS = {
+  logs: { dataset: 'obstack', pattern: 'logs-obstack-*', policy: 'obstack-logs', template: 'obstack-logs' },
+  audit: { dataset: 'obstack.audit', pattern: 'logs-obstack.audit-*', policy: 'obstack-audit', template: 'obstack-audit' },
+} as const;
+
+/** The index pattern Grafana and Kibana read logs from (application and audit logs). */
+export const LOGS_INDEX_PATTERN = 'logs-obstack*';
+
+/** Elasticsearch's own `logs` template has priority 100 and matches `logs-*-*`; ours must win. */
+const TEMPLATE_PRIORITY = 200;
+
+export interface IlmPolicy {
+  readonly policy: {
+    readonly _meta: Record<string, string>;
+    readonly phases: {
+      readonly hot: { readonly actions: { readonly rollover: Record<string, string> } };
+      readonly delete: { readonly min_age: string; readonly actions: { readonly delete: Record<string, never> } };
+    };
+  };
+}
+
+/**
+ * Rolls the data stream over daily (or at 50 GB a shard) and deletes a backing
+ * index `retentionDays` after its rollover, so a line is gone at most one day
+ * after its retention.
+ */
+export function ilmPolicy(retentionDays: number, purpose: string): IlmPolicy {
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`retentionDays must be a whole number of days >= 1, got ${retentionDays}`);
+  return {
+    policy: {
+      _meta: { managed_by: 'obstack', purpose },
+      phases: {
+        hot: { actions: { rollover: { max_age: '1d', max_primary_shard_size: '50gb' } } },
+        delete: { min_age: `${retentionDays}d`, actions: { delete: {} } },
+      },
+    },
+  };
+}
+
+type Mapping = { type: string; [k: string]: unknown } | { properties: Record<string, Mapping>; [k: string]: unknown };
+
+const keyword = (ignoreAbove = 1024): Mapping => ({ type: 'keyword', ignore_above: ignoreAbove });
+const text: Mapping = { type: 'match_only_text' };
+const long: Mapping = { type: 'long' };
+const obj = (properties: Record<string, Mapping>): Mapping => ({ properties });
+
+/**
+ * ECS mappings of the fields our services log (src/ingest/telemetry/logger.ts,
+ * the access and audit lines) and of what Filebeat adds. Everything else
+ * falls to the dynamic templates: strings become keywords.
+ */
+export function logMappings(): Record<string, unknown> {
+  return {
+    date_detection: false,
+    dynamic_templates: [
+      { strings_as_keyword: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } },
+    ],
+    properties: {
+      '@timestamp': { type: 'date' },
+      message: text,
+      ecs: obj({ version: keyword() }),
+      log: obj({ level: keyword(), logger: keyword(), file: obj({ path: keyword() }), offset: long }),
+      service: obj({ name: keyword(), version: keyword(), environment: keyword() }),
+      process: obj({ pid: long }),
+      host: obj({ hostname: keyword(), name: keyword() }),
+      trace: obj({ id: keyword() }),
+      span: obj({ id: keyword() }),
+      transaction: obj({ id: keyword() }),
+      user: obj({ id: keyword(), name: keyword() }),
+      source: obj({ ip: { type: 'ip' } }),
+      client: obj({ ip: { type: 'ip' } }),
+      user_agent: obj({ original: keyword() }),
+      url: obj({ path: { type: 'wildcard' } }),
+      http: obj({
+        route: keyword(),
+        request: obj({ id: keyword(), method: keyword() }),
+        response: obj({ status_code: long }),
+      }),
+      event: obj({
+        kind: keyword(),
+        category: keyword(),
+        type: keyword(),
+        dataset: keyword(),
+        action: keyword(),
+        outcome: keyword(),
+        reason: keyword(),
+        duration: long,
+        created: { type: 'date' },
+        original: { type: 'keyword', index: false, doc_values: false },
+      }),
+      error: obj({
+        type: keyword(),
+        message: text,
+        code: keyword(),
+        stack_trace: { type: 'wildcard' },
+      }),
+      audit: obj({
+        resource_type: keyword(),
+        resource_id: keyword(),
+        outcome: keyword(),
+        // Free-form per action; flattened keeps the mapping from growing with every key.
+        metadata: { type: 'flattened' },
+      }),
+      labels: { type: 'object', dynamic: true },
+      kubernetes: obj({
+        namespace: keyword(),
+        pod: obj({ name: keyword(), uid: keyword() }),
+        container: obj({ name: keyword() }),
+        node: obj({ name: keyword() }),
+        labels: { type: 'flattened' },
+        annotations: { type: 'flattened' },
+      }),
+      container: obj({ id: keyword(), runtime: keyword(), image: obj({ name: keyword() }) }),
+      data_stream: obj({ type: { type: 'constant_keyword' }, dataset: { type: 'constant_keyword' }, namespace: { type: 'constant_keyword' } }),
+    },
+  };
+}
+
+export interface IndexTemplateOptions {
+  readonly pattern: string;
+  readonly policy: string;
+  /** Replicas of each shard: nodes - 1, at most 1. */
+  readonly replicas: number;
+}
+
+export function logsIndexTemplate(opts: IndexTemplateOptions): Record<string, unknown> {
+  return {
+    index_patterns: [opts.pattern],
+    data_stream: {},
+    priority: TEMPLATE_PRIORITY,
+    _meta: { managed_by: 'obstack' },
+    template: {
+      settings: {
+        'index.lifecycle.name': opts.policy,
+        'index.number_of_shards': 1,
+        'index.number_of_replicas': opts.replicas,
+        'index.mapping.total_fields.limit': 2000,
+      },
+      mappings: logMappings(),
+    },
+  };
+}
+
+/** Roles of the users the components connect as; each gets only what it does. */
+export function roles(jaegerIndexPrefix: string): Record<string, Record<string, unknown>> {
+  return {
+    obstack_logstash_writer: {
+      cluster: ['monitor'],
+      indices: [{ names: [LOGS_INDEX_PATTERN], privileges: ['create_doc', 'auto_configure', 'view_index_metadata'] }],
+    },
+    obstack_logs_reader: {
+      cluster: ['monitor'],
+      indices: [{ names: [LOGS_INDEX_PATTERN], privileges: ['read', 'view_index_metadata'] }],
+    },
+    obstack_jaeger: {
+      // Jaeger installs its own index templates (create_mappings) and the index cleaner deletes expired indices.
+      cluster: ['monitor', 'manage_index_templates'],
+      indices: [{ names: [`${jaegerIndexPrefix}-jaeger-*`], privileges: ['all'] }],
+    },
+    obstack_monitoring: {
+      cluster: ['monitor', 'read_ilm'],
+      indices: [{ names: ['*'], privileges: ['monitor'], allow_restricted_indices: true }],
+    },
+  };
+}
+
+/** The users created by the setup Job: name → role and the environment variable that carries the password. */
+export const SERVICE_USERS = [
+  { user: 'logstash_writer', role: 'obstack_logstash_writer', passwordEnv: 'LOGSTASH_PASSWORD', secret: 'logstash' },
+  { user: 'grafana_reader', role: 'obstack_logs_reader', passwordEnv: 'GRAFANA_PASSWORD', secret: 'grafana' },
+  { user: 'jaeger', role: 'obstack_jaeger', passwordEnv: 'JAEGER_PASSWORD', secret: 'jaeger' },
+  { user: 'monitoring', role: 'obstack_monitoring', passwordEnv: 'MONITORING_PASSWORD', secret: 'monitoring' },
+] as const;

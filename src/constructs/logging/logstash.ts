@@ -1,0 +1,207 @@
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import type { Environment, Image, LogsConfig } from '../../config/index.js';
+import { IMAGE_UIDS } from '../../config/index.js';
+import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
+import { checksum } from '../common/checksum.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { dataVolume } from '../common/storage.js';
+import type { ScrapeEndpoint } from '../prometheus/scrape.js';
+import { ConnectedComponent } from './connected.js';
+import { heapMiB, type Elasticsearch } from './elasticsearch.js';
+import { LOG_STREAMS } from './index-setup.js';
+import { renderPipeline } from './pipeline.js';
+import { secretEnv } from './tool-pod.js';
+
+export type LogstashSettings = Environment['components']['logstash'];
+
+export interface LogstashProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly settings: LogstashSettings;
+  readonly logs: LogsConfig;
+  readonly image: Image;
+  readonly exporterImage: Image;
+  /** The handlebars source of the pipeline (templates/logstash/pipeline.conf.hbs). */
+  readonly pipelineTemplate: string;
+}
+
+export const BEATS_PORT = 5044;
+const API_PORT = 9600;
+export const LOGSTASH_METRICS_PORT = 9198;
+const EXPORTER_PORT = LOGSTASH_METRICS_PORT;
+const HOME = '/usr/share/logstash';
+
+/**
+ * Logstash as a StatefulSet, so that each replica keeps its own data folder
+ * (and persistent queue) across restarts: beats in, JSON decoding, ECS
+ * normalisation, personal data removed or hashed, data streams out.
+ */
+export class Logstash extends ConnectedComponent {
+  readonly beatsPort = BEATS_PORT;
+  private readonly props: LogstashProps;
+  private rendered = '';
+
+  constructor(scope: Construct, id: string, props: LogstashProps) {
+    super(scope, id, {
+      name: 'logstash',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'logs-pipeline',
+      ports: [{ port: BEATS_PORT }],
+    });
+    this.props = props;
+    this.addServiceAccount();
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selector,
+        ports: [
+          { name: 'beats', port: BEATS_PORT, targetPort: k8s.IntOrString.fromString('beats') },
+          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+    this.addNetworkPolicy();
+  }
+
+  /** Writes to `elasticsearch`: renders the pipeline and creates the StatefulSet. Call once. */
+  shipTo(elasticsearch: Elasticsearch): void {
+    const { settings, logs } = this.props;
+    const uid = IMAGE_UIDS.logstash;
+    const pipeline = renderPipeline(this.props.pipelineTemplate, {
+      beatsPort: BEATS_PORT,
+      elasticsearchUrl: elasticsearch.url,
+      user: 'logstash_writer',
+      logsDataset: LOG_STREAMS.logs.dataset,
+      auditDataset: LOG_STREAMS.audit.dataset,
+      dataStreamNamespace: 'default',
+      labels: { environment: this.props.instance, ...logs.labels },
+      personalData: logs.personalData,
+    });
+    this.rendered = pipeline;
+    const files = {
+      'logstash.yml': stringify(
+        {
+          'api.http.host': '0.0.0.0',
+          'api.http.port': API_PORT,
+          'path.data': `${HOME}/data`,
+          'config.support_escapes': true,
+          'config.reload.automatic': false,
+          'pipeline.ecs_compatibility': 'v8',
+          'queue.type': settings.queue.type,
+          'queue.max_bytes': settings.queue.maxBytes,
+          'xpack.monitoring.enabled': false,
+        },
+        { lineWidth: 0 },
+      ),
+      'pipelines.yml': stringify([{ 'pipeline.id': 'main', 'path.config': `${HOME}/pipeline/logstash.conf` }]),
+      'logstash.conf': pipeline,
+    };
+    new k8s.KubeConfigMap(this, 'Config', { metadata: { name: this.name, labels: this.labels }, data: files });
+
+    const data = dataVolume('data', settings.storage, this.labels);
+    const image = `${this.props.image.repository}:${this.props.image.tag}`;
+    const heap = heapMiB(settings.resources.limits.memory, 50);
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        serviceName: this.name,
+        replicas: settings.replicas,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: this.selector },
+        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
+        template: {
+          metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(...Object.values(files)) } },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext(uid),
+            // A persisted queue is flushed on shutdown; give it time.
+            terminationGracePeriodSeconds: 120,
+            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            initContainers: [
+              {
+                // The image's entrypoint rewrites logstash.yml and Logstash writes its keystore into config/: make it a writable copy.
+                name: 'config',
+                image,
+                command: [
+                  '/bin/bash',
+                  '-c',
+                  `cp -a ${HOME}/config/. /mnt/config/ && cp /mnt/source/logstash.yml /mnt/source/pipelines.yml /mnt/config/`,
+                ],
+                resources: resourceRequirements({ requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } }),
+                securityContext: containerSecurityContext(uid),
+                volumeMounts: [
+                  { name: 'config-source', mountPath: '/mnt/source', readOnly: true },
+                  { name: 'config', mountPath: '/mnt/config' },
+                  { name: 'data', mountPath: `${HOME}/data` },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            containers: [
+              {
+                name: 'logstash',
+                image,
+                env: [
+                  { name: 'LS_JAVA_OPTS', value: `-Xms${heap}m -Xmx${heap}m` },
+                  secretEnv('ELASTICSEARCH_PASSWORD', elasticsearch.users.logstash),
+                  secretEnv('PII_HASH_KEY', logs.hashKey),
+                ],
+                ports: [
+                  { name: 'beats', containerPort: BEATS_PORT },
+                  { name: 'api', containerPort: API_PORT },
+                ],
+                resources: resourceRequirements(settings.resources),
+                securityContext: containerSecurityContext(uid),
+                livenessProbe: httpProbe('/', 'api', { initialDelaySeconds: 60, periodSeconds: 20, failureThreshold: 6 }),
+                readinessProbe: httpProbe('/', 'api', { initialDelaySeconds: 20, periodSeconds: 10 }),
+                volumeMounts: [
+                  { name: 'config', mountPath: `${HOME}/config` },
+                  { name: 'config-source', mountPath: `${HOME}/pipeline/logstash.conf`, subPath: 'logstash.conf', readOnly: true },
+                  { name: 'data', mountPath: `${HOME}/data` },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+              {
+                // Logstash's monitoring API as Prometheus metrics, read over localhost.
+                name: 'exporter',
+                image: `${this.props.exporterImage.repository}:${this.props.exporterImage.tag}`,
+                env: [
+                  { name: 'LOGSTASH_URL', value: `http://127.0.0.1:${API_PORT}` },
+                  { name: 'PORT', value: String(EXPORTER_PORT) },
+                ],
+                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
+                resources: resourceRequirements(settings.exporter.resources),
+                securityContext: containerSecurityContext(IMAGE_UIDS.logstashExporter),
+                livenessProbe: httpProbe('/healthcheck', 'metrics'),
+                readinessProbe: httpProbe('/healthcheck', 'metrics', { initialDelaySeconds: 5 }),
+              },
+            ],
+            volumes: [
+              { name: 'config-source', configMap: { name: this.name } },
+              { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              ...data.volumes,
+            ],
+          },
+        },
+      },
+    });
+    if (settings.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    elasticsearch.connect(this);
+  }
+
+  /** The rendered pipeline (empty until shipTo). */
+  get pipeline(): string {
+    return this.rendered;
+  }
+
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [{ jobName: 'logstash', namespace: this.namespace, serviceName: this.name, portName: 'metrics' }];
+  }
+}
