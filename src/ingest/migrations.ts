@@ -117,6 +117,15 @@ CREATE TABLE job_runs (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'read access for dashboards',
+    // The deployment's database creates a login-only role for Grafana; it may read the aggregates, the
+    // alert history and the audit log, never the raw events or error reports. One line: statements split at ';' + newline.
+    sql: `
+DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT SELECT ON daily_rollups, daily_active_users, business_metrics, alerts, audit_log TO grafana_reader; END IF; END $$;
+`,
+  },
 ];
 
 const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');

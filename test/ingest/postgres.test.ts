@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/ingest/app.js';
 import type { IngestApp } from '../../src/ingest/context.js';
 import { openPg, type Database } from '../../src/ingest/db.js';
-import { migrate } from '../../src/ingest/migrations.js';
+import { MIGRATIONS, migrate } from '../../src/ingest/migrations.js';
 import { API_KEYS, KEYS, testConfig } from './helpers/app.js';
 import { freePort, postgresUnavailable, TestPostgres } from './helpers/postgres.js';
 
@@ -39,9 +39,24 @@ describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL'
   });
 
   it('applies the migrations once, under a lock, and refuses an edited migration', async () => {
-    expect(await count('SELECT count(*)::int AS n FROM schema_migrations')).toBe(1);
+    expect(await count('SELECT count(*)::int AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
     expect(await Promise.all([migrate(db), migrate(db)])).toEqual([[], []]);
     await expect(migrate(db, [{ version: 1, name: 'initial schema', sql: 'SELECT 1' }])).rejects.toThrow(/was changed after it was applied/);
+  });
+
+  it("lets Grafana's read-only role read the aggregates, alerts and audit log, but not raw events or error reports", async () => {
+    await db.exec('CREATE DATABASE dashboards_check');
+    await db.exec("CREATE ROLE grafana_reader LOGIN PASSWORD 'x'");
+    const other = openPg({ connectionString: pg.url.replace(/\/[^/]*$/, '/dashboards_check'), poolSize: 1, timeoutMs: 2_000 });
+    try {
+      await migrate(other);
+      const can = async (table: string) =>
+        (await other.query<{ ok: boolean }>("SELECT has_table_privilege('grafana_reader', $1, 'SELECT') AS ok", [table])).rows[0]?.ok;
+      for (const table of ['daily_rollups', 'daily_active_users', 'business_metrics', 'alerts', 'audit_log']) expect(await can(table), table).toBe(true);
+      for (const table of ['events', 'error_events']) expect(await can(table), table).toBe(false);
+    } finally {
+      await other.close();
+    }
   });
 
   it('commits concurrent requests together (group commit) and answers each after its commit', async () => {

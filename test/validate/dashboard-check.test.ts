@@ -21,7 +21,7 @@ import {
 const CORPUS_ROOT = corpusDir('dashboards') ?? '';
 const CORPUS = join(CORPUS_ROOT, '..');
 const read = (dir: string) =>
-  readdirSync(join(CORPUS, dir))
+  (CORPUS_ROOT === '' ? [] : readdirSync(join(CORPUS, dir)))
     .sort()
     .map((f) => ({ name: f, json: readFileSync(join(CORPUS, dir, f), 'utf8') }));
 
