@@ -56,16 +56,11 @@ export function environmentDatasources(env: Environment): Set<DatasourceKind> {
   if (enabled(env, 'alertmanager')) kinds.add('alertmanager');
   if (enabled(env, 'elasticsearch')) kinds.add('logs');
   if (enabled(env, 'jaeger')) kinds.add('traces');
-  if (enabled(env, 'ingest') && ANALYTICS_DATASOURCE_PROVISIONED) kinds.add('analytics');
+  // Grafana reads the analytics tables of the stack's own PostgreSQL, through a read-only role.
+  if (enabled(env, 'ingest') && env.components.ingest.database.type === 'in-cluster') kinds.add('analytics');
   return kinds;
 }
 
-/**
- * The analytics PostgreSQL datasource is being added to the stack; until
- * Grafana provisions it, dashboards and panels on it are left out rather than
- * shipped broken. Flip once src/constructs/stack.ts adds it.
- */
-export const ANALYTICS_DATASOURCE_PROVISIONED = false;
 
 /** Builds the definitions whose datasources exist in the context, each into its folder. */
 export function buildDashboards(definitions: readonly DashboardDefinition[], ctx: DashboardContext): DashboardFile[] {

@@ -65,6 +65,7 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
         storage: { type: 'ephemeral' },
         resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         password: { secretName: 'ingest-postgres', key: 'password' },
+        readerPassword: { secretName: 'ingest-postgres', key: 'reader-password' },
       },
     },
     elasticsearch: {

@@ -9,6 +9,7 @@ export const IngestDatabase = z.discriminatedUnion('type', [
     resources: Resources,
     image: Image.optional(),
     password: SecretRef.describe('Secret key with the password of the database user "ingest"'),
+    readerPassword: SecretRef.describe('Secret key with the password of "grafana_reader", the read-only role of the dashboards'),
   }),
   z.strictObject({
     type: z.literal('external'),

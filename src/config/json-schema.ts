@@ -18,17 +18,16 @@ export function environmentJsonSchema(): Record<string, unknown> {
 /**
  * Environment files are merged over the defaults, so a field is required in
  * the file only where no default can exist: the environment's name, and the
- * fields of a union variant (a storage or database `type`), which replaces the default whole.
+ * `type` of a union variant (storage, database). Whether a variant chosen
+ * over a default of another type is complete is left to the loader, which
+ * names the missing field.
  */
 function relaxRequired(node: unknown, root = false): Record<string, unknown> {
   if (Array.isArray(node)) return node.map((n) => relaxRequired(n)) as unknown as Record<string, unknown>;
   if (node === null || typeof node !== 'object') return node as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  const props = (node as { properties?: Record<string, { const?: unknown }> }).properties;
-  // A variant of a union (storage, database) is replaced whole when chosen, so it keeps its required fields.
-  const isVariant = props?.type?.const !== undefined;
   for (const [key, value] of Object.entries(node)) {
-    if (key === 'required' && Array.isArray(value) && !isVariant) {
+    if (key === 'required' && Array.isArray(value)) {
       const kept = value.filter((k) => k === 'type' || (root && k === 'name'));
       if (kept.length > 0) out[key] = kept;
       continue;

@@ -10,6 +10,7 @@ import { NodeExporter } from './exporters/node-exporter.js';
 import { type DashboardFile, Grafana } from './grafana/grafana.js';
 import { Prometheus } from './prometheus/prometheus.js';
 import { IngestService } from './ingest/ingest.js';
+import { READER_ROLE } from './ingest/postgres.js';
 import { type LogsAndTraces, addLogsAndTraces, wireLogsAndTraces } from './logs-traces.js';
 import { JAEGER_PORTS } from './tracing/jaeger-config.js';
 
@@ -135,6 +136,16 @@ export class ObservabilityStack extends Chart {
           name: 'Alertmanager',
           type: 'alertmanager',
           jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
+        });
+      }
+      if (ingest?.database && ingest.readerPassword) {
+        grafana.addDatasource(ingest.database, {
+          uid: DATASOURCE_UIDS.analytics,
+          name: 'Analytics',
+          type: 'grafana-postgresql-datasource',
+          user: READER_ROLE,
+          password: ingest.readerPassword,
+          jsonData: { database: 'ingest', sslmode: 'disable', postgresVersion: 1600, maxOpenConns: 5, timescaledb: false },
         });
       }
       for (const d of props.dashboards ?? []) grafana.addDashboard(d);

@@ -25,6 +25,7 @@ const CASES: ReadonlyArray<{ file: string; path: string; says: RegExp }> = [
   { file: 'grafana-ha-sqlite.yaml', path: 'components.grafana.database', says: /must be postgres when grafana.replicas > 1/ },
   { file: 'not-a-mapping.yaml', path: '(file)', says: /must be a YAML mapping/ },
   { file: 'name-mismatch.yaml', path: 'name', says: /must match the file name "name-mismatch"/ },
+  { file: 'persistent-without-size.yaml', path: 'components.prometheus.storage.size', says: /expected string/ },
 ];
 
 function snapshotTree(dir: string): Record<string, string> {

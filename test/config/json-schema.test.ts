@@ -37,7 +37,7 @@ describe('the JSON Schema of an environment file', () => {
     const validate = validator();
     expect(validate({ name: 'x', components: { loki: {} } })).toBe(false);
     expect(validate({ name: 'x', components: { prometheus: { replicas: 'two' } } })).toBe(false);
-    expect(validate({ name: 'x', components: { prometheus: { storage: { type: 'persistent' } } } })).toBe(false);
+    expect(validate({ name: 'x', components: { prometheus: { storage: { type: 'persistant', size: '10Gi' } } } })).toBe(false);
     expect(validate({ name: 'x', components: { prometheus: { storage: { type: 'persistent', size: '10Gi' } } } })).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { checkSynthesized } from '../../src/cli/check.js';
 import { type Json, environment, example, find, synth } from './helpers.js';
 
@@ -46,11 +47,26 @@ describe('IngestService', () => {
   it('lets only the service reach its database, and applications from any namespace reach the service', () => {
     const { objects } = synth(example('dev'));
     const dbPolicy = find(objects, 'NetworkPolicy', 'ingest-postgres') as Json;
-    expect(dbPolicy.spec.ingress).toEqual([
-      { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingest', 'app.kubernetes.io/instance': 'dev' } } }], ports: [{ port: 5432, protocol: 'TCP' }] },
-    ]);
+    const from = (name: string) => ({
+      from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': 'dev' } } }],
+      ports: [{ port: 5432, protocol: 'TCP' }],
+    });
+    // The service, and Grafana for the business dashboards; nothing else.
+    expect(dbPolicy.spec.ingress).toEqual([from('ingest'), from('grafana')]);
     const policy = find(objects, 'NetworkPolicy', 'ingest') as Json;
     expect(policy.spec.ingress).toContainEqual({ from: [{ namespaceSelector: {} }], ports: [{ port: 8080, protocol: 'TCP' }] });
+  });
+
+  it("gives Grafana the analytics tables through the read-only role, its password from a Secret", () => {
+    const { objects } = synth(example('dev'));
+    const ds = parse((find(objects, 'ConfigMap', 'grafana-datasources') as Json).data['datasources.yaml']) as Json;
+    const analytics = ds.datasources.find((d: Json) => d.uid === 'analytics-postgres');
+    expect(analytics).toMatchObject({ type: 'grafana-postgresql-datasource', user: 'grafana_reader', url: 'ingest-postgres.obstack-dev.svc.cluster.local:5432' });
+    expect(analytics.secureJsonData.password).toBe('$__env{GF_DS_ANALYTICS_POSTGRES_PASSWORD}');
+    const env = (find(objects, 'Deployment', 'grafana') as Json).spec.template.spec.containers[0].env;
+    expect(env.find((e: Json) => e.name === 'GF_DS_ANALYTICS_POSTGRES_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ingest-postgres', key: 'reader-password' });
+    const init = find(objects, 'ConfigMap', 'ingest-postgres-init') as Json;
+    expect(init.data['10-reader-role.sh']).toContain("CREATE ROLE grafana_reader LOGIN PASSWORD :'reader_password';");
   });
 
   it('is scraped by Prometheus as job obstack-ingest', () => {

@@ -42,6 +42,9 @@ export interface Datasource {
   /** Basic-auth user; its password comes from `basicAuthPassword`, a Secret key read into Grafana's environment. */
   readonly basicAuthUser?: string;
   readonly basicAuthPassword?: SecretRef;
+  /** Database user (SQL datasources); its password comes from `password`, read into Grafana's environment likewise. */
+  readonly user?: string;
+  readonly password?: SecretRef;
 }
 
 
@@ -205,10 +208,12 @@ export class Grafana extends StackComponent {
     if (this.datasources.some((d) => d.uid === ds.uid)) throw new Error(`datasource uid "${ds.uid}" is provisioned twice`);
     const full: Datasource = { ...ds, url: source.url };
     this.datasources.push(full);
-    if (ds.basicAuthPassword) {
+    const secret = ds.basicAuthPassword ?? ds.password;
+    if (ds.basicAuthPassword && ds.password) throw new Error(`datasource "${ds.uid}" takes basicAuthPassword or password, not both`);
+    if (secret) {
       this.secretEnv.push({
         name: datasourcePasswordEnv(ds.uid),
-        valueFrom: { secretKeyRef: { name: ds.basicAuthPassword.secretName, key: ds.basicAuthPassword.key } },
+        valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.key } },
       });
     }
     source.allowFrom(this);
@@ -278,6 +283,8 @@ export class Grafana extends StackComponent {
           ...(d.jsonData ? { jsonData: d.jsonData } : {}),
           ...(d.basicAuthUser ? { basicAuth: true, basicAuthUser: d.basicAuthUser } : {}),
           ...(d.basicAuthPassword ? { secureJsonData: { basicAuthPassword: `$__env{${datasourcePasswordEnv(d.uid)}}` } } : {}),
+          ...(d.user ? { user: d.user } : {}),
+          ...(d.password ? { secureJsonData: { password: `$__env{${datasourcePasswordEnv(d.uid)}}` } } : {}),
         })),
       },
       { lineWidth: 0 },

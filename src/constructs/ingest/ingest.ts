@@ -32,6 +32,8 @@ const KEYS_DIR = '/etc/ingest/keys';
 export class IngestService extends StackComponent {
   readonly port = PORT;
   readonly database?: IngestPostgres;
+  /** The read-only login for dashboards, when the database is the stack's own. */
+  readonly readerPassword?: SecretRef;
   private readonly clusterDomain: string;
   private readonly alertmanagerToken: SecretRef;
   /** Shared by the Deployment and the CronJobs; read at synth time. */
@@ -63,7 +65,9 @@ export class IngestService extends StackComponent {
         resources: db.resources,
         image: db.image ?? IMAGES.postgres,
         password: db.password,
+        readerPassword: db.readerPassword,
       });
+      this.readerPassword = db.readerPassword;
       this.database.allowFrom(this);
       this.egress.push({ peers: [{ pods: this.database.selector }], ports: [{ port: this.database.port }] });
       // pg reads PGPASSWORD when the URL carries none, so the password never has to be URL-encoded.
