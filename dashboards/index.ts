@@ -1,4 +1,4 @@
-import { DASHBOARD_FOLDERS, DASHBOARD_UIDS, type DashboardFile, type Environment } from '../src/authoring/index.js';
+import { DASHBOARD_FOLDERS, DASHBOARD_UIDS, type DashboardFile, type Environment, keptDashboards } from '../src/authoring/index.js';
 import { ai } from './ai.js';
 import { alerts } from './alerts.js';
 import { businessKpis } from './business-kpis.js';
@@ -69,5 +69,5 @@ export function buildDashboards(definitions: readonly DashboardDefinition[], ctx
 
 /** The dashboards the stack ships for an environment. */
 export function stackDashboards(env: Environment): DashboardFile[] {
-  return buildDashboards(STACK_DASHBOARDS, { datasources: environmentDatasources(env) });
+  return buildDashboards(keptDashboards(env, STACK_DASHBOARDS), { datasources: environmentDatasources(env) });
 }

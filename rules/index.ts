@@ -1,4 +1,4 @@
-import { applyOverrides, compileRuleFile, type Environment, type RuleGroup } from '../src/authoring/index.js';
+import { DASHBOARD_UIDS, applyOverrides, compileRuleFile, type Environment, grafanaBaseUrl, type RuleGroup } from '../src/authoring/index.js';
 import { alertmanagerRules } from './alertmanager.js';
 import { applicationRules } from './application.js';
 import { elasticsearchRules } from './elasticsearch.js';
@@ -40,5 +40,35 @@ export function environmentRuleGroups(env: Environment): Record<string, RuleGrou
 
 /** The rule files the stack ships, by file name, as mounted into Prometheus. */
 export function stackRuleFiles(env: Environment): Record<string, string> {
-  return Object.fromEntries(Object.entries(environmentRuleGroups(env)).map(([file, groups]) => [file, compileRuleFile(groups)]));
+  const dashboardBaseUrl = grafanaBaseUrl(env);
+  return Object.fromEntries(
+    Object.entries(environmentRuleGroups(env)).map(([file, groups]) => [
+      file,
+      compileRuleFile(groups, { dashboardBaseUrl, defaultDashboard: AREA_DASHBOARDS[file] }),
+    ]),
+  );
 }
+
+const D = DASHBOARD_UIDS;
+
+/** The dashboard that explains the alerts of each area (alerts may name their own). */
+export const AREA_DASHBOARDS: Readonly<Record<string, string | ((alert: string) => string | undefined)>> = {
+  'stack.yaml': (alert) => (alert === 'Watchdog' ? undefined : D.stackHealth),
+  'prometheus.yaml': D.stackHealth,
+  'alertmanager.yaml': D.alerts,
+  'grafana.yaml': D.stackHealth,
+  'node.yaml': D.nodes,
+  'kubernetes.yaml': D.kubernetesWorkloads,
+  'elasticsearch.yaml': D.stackHealth,
+  'logstash.yaml': D.stackHealth,
+  'jaeger.yaml': D.stackHealth,
+  'ingest.yaml': D.ingest,
+  'application.yaml': (alert) => {
+    if (/^(Database|SlowDatabase)/.test(alert)) return D.database;
+    if (/^AI/.test(alert)) return D.ai;
+    if (/^(WebSocket|Cache)/.test(alert)) return D.realtime;
+    if (/Login|Auth/.test(alert)) return D.security;
+    return D.serviceOverview;
+  },
+  'slos.yaml': D.slos,
+};

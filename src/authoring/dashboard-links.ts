@@ -1,3 +1,6 @@
+import { ConfigError, type Environment } from '../config/index.js';
+import { suggestName } from './overrides.js';
+
 /**
  * Stable uids of the dashboards the stack ships. Alerts name their dashboard
  * with one of these (`dashboard: DASHBOARD_UIDS.serviceOverview`), and the
@@ -49,4 +52,32 @@ export function dashboardUrl(grafanaBaseUrl: string, uid: string, variables: Rea
 /** The dashboard uid a `dashboard_url` points to (`…/d/<uid>[/slug][?…]`), or undefined when it is not a dashboard URL. */
 export function dashboardUidFromUrl(url: string): string | undefined {
   return /\/d\/([a-zA-Z0-9_-]{1,40})(?:[/?#]|$)/.exec(url)?.[1];
+}
+
+/**
+ * Where people open Grafana in an environment: its ingress when it has one,
+ * otherwise its in-cluster Service (reachable with a port-forward).
+ */
+export function grafanaBaseUrl(env: Environment): string {
+  const ingress = env.components.grafana.ingress;
+  if (ingress.enabled && ingress.host) return `${ingress.tlsSecret ? 'https' : 'http'}://${ingress.host}`;
+  return `http://grafana.${env.namespace}.svc.${env.clusterDomain}:3000`;
+}
+
+/**
+ * The shipped dashboards an environment keeps: all but those in
+ * `dashboards.drop`. A uid that names no shipped dashboard is an error, not
+ * silence, with the closest uid suggested.
+ */
+export function keptDashboards<T extends { readonly uid: string }>(env: Environment, shipped: readonly T[]): T[] {
+  const uids = shipped.map((d) => d.uid);
+  const issues = env.dashboards.drop
+    .map((uid, i) => ({ uid, i }))
+    .filter(({ uid }) => !uids.includes(uid))
+    .map(({ uid, i }) => {
+      const near = suggestName(uid, uids);
+      return { path: `dashboards.drop[${i}]`, message: `names no shipped dashboard${near ? `; did you mean "${near}"?` : ''}`, found: uid };
+    });
+  if (issues.length > 0) throw new ConfigError(`environment "${env.name}"`, issues);
+  return shipped.filter((d) => !env.dashboards.drop.includes(d.uid));
 }

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { type CheckedNames, type Duration, isDuration, isSeverity, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
+import { dashboardUrl } from './dashboard-links.js';
 
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
@@ -261,12 +262,28 @@ export interface RuleFile {
 export interface CompileOptions {
   /** Leave annotations out (the copy promtool tests run against when a case does not state them). */
   readonly withoutAnnotations?: boolean;
+  /** Grafana's URL: an alert's dashboard becomes a `dashboard_url` annotation a responder can open. */
+  readonly dashboardBaseUrl?: string;
+  /** The dashboard of alerts that name none: the area's dashboard, or one chosen by alert name. */
+  readonly defaultDashboard?: string | ((alert: string) => string | undefined);
+}
+
+function alertAnnotations(r: Extract<Rule, { kind: 'alert' }>, opts: CompileOptions): Record<string, string> {
+  const annotations: Record<string, string> = { ...r.annotations };
+  const fallback = typeof opts.defaultDashboard === 'function' ? opts.defaultDashboard(r.name) : opts.defaultDashboard;
+  const uid = annotations.dashboard_uid ?? fallback;
+  if (uid !== undefined) {
+    annotations.dashboard_uid = uid;
+    if (opts.dashboardBaseUrl !== undefined) annotations.dashboard_url = dashboardUrl(opts.dashboardBaseUrl, uid);
+  }
+  return annotations;
 }
 
 function toFileRule(r: Rule, opts: CompileOptions): RuleFileRule {
   const labels = Object.keys(r.labels).length > 0 ? { labels: { ...r.labels } } : {};
   if (r.kind === 'record') return { record: r.name, expr: r.expr, ...labels };
-  const annotations = !opts.withoutAnnotations && Object.keys(r.annotations).length > 0 ? { annotations: { ...r.annotations } } : {};
+  const all = alertAnnotations(r, opts);
+  const annotations = !opts.withoutAnnotations && Object.keys(all).length > 0 ? { annotations: all } : {};
   return { alert: r.name, expr: r.expr, ...(r.for ? { for: r.for } : {}), ...labels, ...annotations };
 }
 

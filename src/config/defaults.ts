@@ -134,4 +134,5 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
     runbookBaseUrl: 'docs/runbooks.md',
     overrides: {},
   },
+  dashboards: { drop: [] },
 };

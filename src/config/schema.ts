@@ -172,6 +172,11 @@ export const EnvironmentConfig = z
     alerting: Alerting,
     logs: LogsConfig,
     traces: TracesConfig,
+    dashboards: z
+      .strictObject({
+        drop: z.array(z.string().min(1)).default([]).describe('uids of shipped dashboards this environment does not provision'),
+      })
+      .default({ drop: [] }),
   })
   .superRefine((env, ctx) => {
     refineLogsAndTraces(env, ctx);
