@@ -15,6 +15,8 @@ import {
   validateKubernetesSchema,
 } from '../validate/index.js';
 import type { SynthesizedEnvironment } from './synthesize.js';
+import { type RuleFinding, lintRuleFiles, parseRuleFileText } from '../validate/rules-lint.js';
+import type { RuleFile } from '../authoring/index.js';
 
 export interface CheckOptions {
   /** Run promtool and amtool (slower, needs the binaries). */
@@ -113,9 +115,26 @@ export function checkEnvironmentDashboards(result: SynthesizedEnvironment): Find
   });
 }
 
+/** The rule checks of the stack's own profile over the synthesized rule files, all files of an environment together. */
+export function checkEnvironmentRules(result: SynthesizedEnvironment): Finding[] {
+  const files: { name: string; content: RuleFile }[] = [];
+  const findings: Finding[] = [];
+  for (const [name, text] of result.files) {
+    if (!name.startsWith('rules/')) continue;
+    const parsed = parseRuleFileText(name, text);
+    if (parsed.file) files.push({ name, content: parsed.file });
+    findings.push(...parsed.findings.map(toFinding));
+  }
+  return [...findings, ...lintRuleFiles(files, { profile: 'stack', catalog: stackMetricCatalog() }).map(toFinding)];
+}
+
+function toFinding(f: RuleFinding): Finding {
+  return { check: `rules:${f.check}`, object: f.file, path: [f.group, f.rule].filter(Boolean).join('/'), message: f.message };
+}
+
 /** Every check of synthesized output, as printable lines. In-process checks always; the real tools when asked. */
 export function checkSynthesized(result: SynthesizedEnvironment, opts: CheckOptions): string[] {
-  const findings: Finding[] = [...validateKubernetesSchema(result.objects), ...checkSecurityPolicy(result.objects), ...checkEnvironmentDashboards(result)];
+  const findings: Finding[] = [...validateKubernetesSchema(result.objects), ...checkSecurityPolicy(result.objects), ...checkEnvironmentDashboards(result), ...checkEnvironmentRules(result)];
   if (opts.tools) findings.push(...checkWithTools(result));
   return findings.map((f) => `[${f.check}] ${f.object}${f.path ? ` ${f.path}` : ''}: ${f.message}`);
 }

@@ -42,6 +42,17 @@ describe('every environment passes every check', () => {
   }
 });
 
+describe('the rule checks of an environment', () => {
+  it('catch a rule that reads a metric nothing produces, before anything is applied', () => {
+    const result = synthesized('dev');
+    const files = new Map(result.files);
+    const stack = files.get('rules/stack.yaml') ?? '';
+    files.set('rules/stack.yaml', stack.replace('expr: vector(1)', 'expr: http_request_totl > 0'));
+    const findings = checkSynthesized({ ...result, files }, { tools: false });
+    expect(findings.some((f) => f.startsWith('[rules:unknown-metric] rules/stack.yaml') && f.includes('http_request_totl'))).toBe(true);
+  });
+});
+
 describe('the routing check', () => {
   it('catches a tree that would page for a P4', () => {
     const config = parse(synthesized('dev').files.get('alertmanager.yml') ?? '') as { route: { routes: Array<Record<string, unknown>> } };
