@@ -6,3 +6,4 @@ export * from './overrides.js';
 export * from './import-rules.js';
 export * from './dashboard-file.js';
 export * from './dashboard-links.js';
+export * from './known-documents.js';

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { type CheckedNames, type Duration, isDuration, isSeverity, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
 import { dashboardUrl } from './dashboard-links.js';
+import { rememberDocument } from './known-documents.js';
 
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
@@ -314,7 +315,7 @@ export function toRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = 
 
 /** Serializes a parsed rule file as YAML. */
 export function stringifyRuleFile(file: RuleFile): string {
-  return stringify(file, { lineWidth: 0 });
+  return rememberDocument(stringify(file, { lineWidth: 0 }), file);
 }
 
 /** Compiles rule groups into the text of a Prometheus rule file. */

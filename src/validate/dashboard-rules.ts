@@ -1,8 +1,8 @@
-import { parse } from 'yaml';
 import { dashboardUidFromUrl } from '../authoring/index.js';
 import { checkDashboards, type DashboardCheckOptions, type ProvisionedDatasource } from './dashboard-check.js';
 import type { Finding } from './finding.js';
 import type { MetricCatalog } from './metric-catalog.js';
+import { parseYamlOnce } from './yaml-cache.js';
 
 interface RuleYaml {
   record?: unknown;
@@ -15,7 +15,7 @@ interface RuleYaml {
 export function rulesOf(text: string): RuleYaml[] {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYamlOnce(text);
   } catch {
     return [];
   }

@@ -42,6 +42,18 @@ function unquote(literal: string): string {
  * functions it calls.
  */
 export function parsePromQL(expr: string): ParsedPromQL {
+  const known = parsed.get(expr);
+  if (known) return known;
+  const result = parseUncached(expr);
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(expr, result);
+  return result;
+}
+
+/** Rules and panels repeat expressions across environments and checks; each is parsed once. */
+const parsed = new Map<string, ParsedPromQL>();
+
+function parseUncached(expr: string): ParsedPromQL {
   const tree = parser.parse(expr);
   const errors: string[] = [];
   const selectors: SelectorUse[] = [];

@@ -1,7 +1,7 @@
-import { parse } from 'yaml';
 import type { RuleFile } from '../authoring/index.js';
 import type { MetricCatalog } from './metric-catalog.js';
 import { parsePromQL } from './promql-parse.js';
+import { parseYamlOnce } from './yaml-cache.js';
 
 /** One problem in a rule file, addressed by file, group and rule. */
 export interface RuleFinding {
@@ -39,7 +39,7 @@ const SEVERITIES = new Set(['P1', 'P2', 'P3', 'P4']);
 export function parseRuleFileText(file: string, text: string): { file?: RuleFile; findings: RuleFinding[] } {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYamlOnce(text);
   } catch (e) {
     return { findings: [{ file, group: '', rule: '', check: 'yaml', message: `is not YAML: ${(e as Error).message.split('\n')[0]}` }] };
   }

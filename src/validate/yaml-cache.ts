@@ -1,0 +1,20 @@
+import { parse } from 'yaml';
+import { knownDocument } from '../authoring/index.js';
+
+const cache = new Map<string, unknown>();
+const LIMIT = 128;
+
+/**
+ * YAML parsed once per distinct text: several checks read the same rule
+ * files of an environment. The result is shared, so callers must not mutate it.
+ * Throws what `parse` throws, every time.
+ */
+export function parseYamlOnce(text: string): unknown {
+  const known = knownDocument(text);
+  if (known) return known.data;
+  if (cache.has(text)) return cache.get(text);
+  const doc: unknown = parse(text);
+  if (cache.size >= LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(text, doc);
+  return doc;
+}
