@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DATASOURCE_UIDS } from '../constructs/index.js';
 import {
-  buildCatalog,
   checkDashboards,
   type DashboardSource,
   type Finding,
@@ -13,8 +12,8 @@ import {
   PROMETHEUS_SYNTHETIC,
   type ProvisionedDatasource,
   recordedMetrics,
-  stackMetricCatalog,
 } from '../validate/index.js';
+import { catalogFromOptions, readMetricNames } from './catalog-options.js';
 
 export const DASHBOARDS_USAGE = `  check dashboards FILE...  check Grafana dashboard JSON files: PromQL parses, metrics known,
                             datasources provisioned, uids and panel ids unique, no overlap, size
@@ -37,12 +36,6 @@ const STACK_DATASOURCES: readonly ProvisionedDatasource[] = [
 const CATALOGS: Readonly<Record<string, () => readonly MetricSource[]>> = {
   'kube-prometheus': () => [PROMETHEUS_SYNTHETIC, ...KUBE_PROMETHEUS_SOURCES, ...KUBE_PROMETHEUS_DASHBOARD_SOURCES],
 };
-
-const lines = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean);
 
 /** One finding on one line: file, panel (or variable), check and reason. */
 export function formatDashboardFinding(f: Finding): string {
@@ -76,25 +69,19 @@ export function checkDashboardFiles(args: string[]): number {
     }
     datasources.push({ uid: m[1]!, type: m[2]! });
   }
-  const catalogNames = values.catalog ?? ['stack'];
-  const sources: MetricSource[] = [];
-  for (const name of catalogNames) {
-    if (name === 'stack') continue;
-    const build = CATALOGS[name];
-    if (!build) {
-      process.stderr.write(`--catalog must be one of stack, ${Object.keys(CATALOGS).join(', ')}; got "${name}"\n`);
-      return 1;
-    }
-    sources.push(...build());
+  const chosen = catalogFromOptions(values.catalog ?? ['stack'], CATALOGS);
+  if ('error' in chosen) {
+    process.stderr.write(`${chosen.error}\n`);
+    return 1;
   }
   let known: Set<string>;
   try {
-    known = new Set([...(values['known-metrics'] ?? []).flatMap(lines), ...recordedMetrics((values.rules ?? []).map((f) => readFileSync(f, 'utf8')))]);
+    known = new Set([...(values['known-metrics'] ?? []).flatMap(readMetricNames), ...recordedMetrics((values.rules ?? []).map((f) => readFileSync(f, 'utf8')))]);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 1;
   }
-  const catalog = new Map([...(catalogNames.includes('stack') ? stackMetricCatalog() : []), ...buildCatalog(sources)]);
+  const catalog = chosen.catalog;
 
   const findings: Finding[] = [];
   const files: DashboardSource[] = [];

@@ -3,7 +3,6 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImportError, importRuleFile } from '../authoring/index.js';
 import {
-  buildCatalog,
   formatRuleFinding,
   KUBE_PROMETHEUS_SOURCES,
   lintRuleFiles,
@@ -12,9 +11,9 @@ import {
   PROMETHEUS_SYNTHETIC,
   promtoolCheckRules,
   type RuleFinding,
-  stackMetricCatalog,
   ToolNotFoundError,
 } from '../validate/index.js';
+import { catalogFromOptions, readMetricNames } from './catalog-options.js';
 
 export const RULES_USAGE = `  check rules FILE...   lint Prometheus rule files and run promtool check rules on them
            --no-catalog            do not check metric names against a catalog
@@ -30,13 +29,6 @@ export const RULES_USAGE = `  check rules FILE...   lint Prometheus rule files a
 const CATALOGS: Readonly<Record<string, () => readonly MetricSource[]>> = {
   'kube-prometheus': () => [PROMETHEUS_SYNTHETIC, ...KUBE_PROMETHEUS_SOURCES],
 };
-
-function knownMetrics(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean);
-}
 
 /** `obstack check rules FILE...`: every finding on one line with file, group, rule and reason; 1 when there is any. */
 export function checkRules(args: string[]): number {
@@ -60,21 +52,15 @@ export function checkRules(args: string[]): number {
     process.stderr.write(`--profile must be "external" or "stack", got "${profile}"\n`);
     return 1;
   }
-  const catalogNames = values.catalog ?? ['stack'];
-  const sources: MetricSource[] = [];
-  for (const name of catalogNames) {
-    if (name === 'stack') continue;
-    const build = CATALOGS[name];
-    if (!build) {
-      process.stderr.write(`--catalog must be one of stack, ${Object.keys(CATALOGS).join(', ')}; got "${name}"\n`);
-      return 1;
-    }
-    sources.push(...build());
+  const chosen = catalogFromOptions(values.catalog ?? ['stack'], CATALOGS);
+  if ('error' in chosen) {
+    process.stderr.write(`${chosen.error}\n`);
+    return 1;
   }
-  const catalog = new Map([...(catalogNames.includes('stack') ? stackMetricCatalog() : []), ...buildCatalog(sources)]);
+  const catalog = chosen.catalog;
   let known: string[] = [];
   try {
-    known = (values['known-metrics'] ?? []).flatMap(knownMetrics);
+    known = (values['known-metrics'] ?? []).flatMap(readMetricNames);
   } catch (e) {
     process.stderr.write(`--known-metrics: ${(e as Error).message}\n`);
     return 1;
