@@ -112,10 +112,7 @@ export class Alertmanager extends StackComponent {
         template: {
           metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(configText) } },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
-            ...(this.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            ...this.podBasics(uid, this.replicas),
             containers: [
               {
                 name: 'alertmanager',

@@ -2,7 +2,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
 import { type ComponentIdentity, labelsFor, selectorFor } from './labels.js';
+import { spreadAffinity } from './availability.js';
 import { type Flow, type PortSpec, addNetworkPolicy } from './network.js';
+import { podSecurityContext } from './security.js';
 
 export interface ComponentProps {
   /** `app.kubernetes.io/name` and the name of the component's main objects. */
@@ -56,6 +58,19 @@ export abstract class StackComponent extends Construct implements ScrapeTarget {
       metadata: { name: this.name, labels: this.labels },
       automountServiceAccountToken: false,
     });
+  }
+
+  /**
+   * The pod fields every component shares: its own ServiceAccount with no
+   * token mounted, a numeric non-root user, and spread over nodes when replicated.
+   */
+  protected podBasics(uid: number, replicas = 1): Pick<k8s.PodSpec, 'serviceAccountName' | 'automountServiceAccountToken' | 'securityContext' | 'affinity'> {
+    return {
+      serviceAccountName: this.name,
+      automountServiceAccountToken: false,
+      securityContext: podSecurityContext(uid),
+      ...(replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+    };
   }
 
   /** The component's NetworkPolicy: DNS and `egress` out, `ingress` in, read at synth time. */

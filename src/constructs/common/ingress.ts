@@ -37,3 +37,8 @@ export function addIngress(
   });
   return { namespace: ingress.controllerNamespace };
 }
+
+/** The URL people open a component at through its ingress, or undefined without one. */
+export function ingressUrl(ingress: Ingress): string | undefined {
+  return ingress.enabled && ingress.host ? `${ingress.tlsSecret ? 'https' : 'http'}://${ingress.host}` : undefined;
+}

@@ -6,7 +6,7 @@ import type { Environment, Image, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
-import { addIngress } from '../common/ingress.js';
+import { addIngress, ingressUrl } from '../common/ingress.js';
 import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
@@ -119,6 +119,8 @@ export class Grafana extends StackComponent {
       });
     }
 
+    const publicUrl = ingressUrl(settings.ingress);
+    const rootUrl = publicUrl === undefined ? undefined : `${publicUrl}/`;
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
@@ -133,10 +135,7 @@ export class Grafana extends StackComponent {
             annotations: { 'checksum/datasources': Lazy.any({ produce: () => checksum(this.renderDatasources()) }) },
           },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
-            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            ...this.podBasics(uid, settings.replicas),
             containers: [
               {
                 name: 'grafana',
@@ -156,9 +155,7 @@ export class Grafana extends StackComponent {
                   { name: 'GF_LOG_MODE', value: 'console' },
                   { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
                   { name: 'GF_PATHS_PROVISIONING', value: '/etc/grafana/provisioning' },
-                  ...(settings.ingress.enabled && settings.ingress.host
-                    ? [{ name: 'GF_SERVER_ROOT_URL', value: `${settings.ingress.tlsSecret ? 'https' : 'http'}://${settings.ingress.host}/` }]
-                    : []),
+                  ...(rootUrl ? [{ name: 'GF_SERVER_ROOT_URL', value: rootUrl }] : []),
                   ...dbEnv,
                   ...this.secretEnv,
                 ] }),

@@ -125,12 +125,10 @@ export class IngestService extends StackComponent {
         template: {
           metadata: { labels: this.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
+            // An autoscaled service may grow past one replica: spread it from the start.
+            ...this.podBasics(uid, settings.autoscaling ? settings.autoscaling.maxReplicas : settings.replicas),
             // The service commits its queue on SIGTERM; leave it the time its own timeout allows.
             terminationGracePeriodSeconds: 30,
-            ...(settings.replicas > 1 || settings.autoscaling ? { affinity: spreadAffinity(this.selector) } : {}),
             containers: [
               {
                 ...container('ingest', undefined),

@@ -77,9 +77,7 @@ export class IngestPostgres extends StackComponent {
         template: {
           metadata: { labels: this.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
+            ...this.podBasics(uid),
             containers: [
               {
                 name: 'postgres',

@@ -39,9 +39,7 @@ export class ElasticsearchExporter extends ConnectedComponent {
         template: {
           metadata: { labels: this.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
+            ...this.podBasics(uid),
             containers: [
               {
                 name: 'exporter',

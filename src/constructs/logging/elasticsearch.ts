@@ -163,12 +163,9 @@ export class Elasticsearch extends ConnectedComponent {
         template: {
           metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(...Object.values(files)) } },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
+            ...this.podBasics(uid, replicas),
             terminationGracePeriodSeconds: 120,
             enableServiceLinks: false,
-            ...(replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
             initContainers: [
               {
                 // The keystore is written into the config folder, so it must be writable: copy the ConfigMap into an emptyDir.

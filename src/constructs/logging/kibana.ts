@@ -4,7 +4,7 @@ import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
-import { addIngress } from '../common/ingress.js';
+import { addIngress, ingressUrl } from '../common/ingress.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { ConnectedComponent } from './connected.js';
@@ -64,6 +64,7 @@ export class Kibana extends ConnectedComponent {
     });
     // Node's heap: three quarters of the memory limit.
     const heap = Math.floor((memoryBytes(settings.resources.limits.memory) / 2 ** 20) * 0.75);
+    const publicUrl = ingressUrl(ing);
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
@@ -72,10 +73,7 @@ export class Kibana extends ConnectedComponent {
         template: {
           metadata: { labels: this.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
-            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+            ...this.podBasics(uid, settings.replicas),
             containers: [
               {
                 name: 'kibana',
@@ -91,7 +89,7 @@ export class Kibana extends ConnectedComponent {
                   { name: 'NEWSFEED_ENABLED', value: 'false' },
                   { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heap}` },
                   ...(settings.encryptionKey ? [secretEnv('XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY', settings.encryptionKey)] : []),
-                  ...(ing.enabled && ing.host ? [{ name: 'SERVER_PUBLICBASEURL', value: `${ing.tlsSecret ? 'https' : 'http'}://${ing.host}` }] : []),
+                  ...(publicUrl ? [{ name: 'SERVER_PUBLICBASEURL', value: publicUrl }] : []),
                 ],
                 ports: [{ name: 'http', containerPort: PORT }],
                 resources: resourceRequirements(settings.resources),

@@ -117,12 +117,9 @@ export class Logstash extends ConnectedComponent {
         template: {
           metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(...Object.values(files)) } },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(uid),
+            ...this.podBasics(uid, settings.replicas),
             // A persisted queue is flushed on shutdown; give it time.
             terminationGracePeriodSeconds: 120,
-            ...(settings.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
             initContainers: [
               {
                 // The image's entrypoint rewrites logstash.yml and Logstash writes its keystore into config/: make it a writable copy.
