@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { auditRow, logAudit, requestFacts } from './audit.js';
 import type { IngestConfig, Scope } from './config.js';
 import type { IngestApp, IngestContext } from './context.js';
 import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
-import { ApiKeyStore, RateLimiter, hasScope, presentedKey, type Principal } from './http/auth.js';
+import { ApiKeyStore, RateLimiter, authorize, presentedKey, type Principal } from './http/auth.js';
 import { HttpError } from './http/errors.js';
 import { zodSerializerCompiler, zodValidatorCompiler, type ZodTypeProvider } from './http/zod-provider.js';
 import { migrate } from './migrations.js';
@@ -16,6 +16,7 @@ import { registerErrorRoutes } from './routes/errors.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricRoutes } from './routes/metrics.js';
+import { registerSentryRoutes } from './routes/sentry.js';
 import { registerUserRoutes } from './routes/users.js';
 import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
 import { createLogger } from './telemetry/logger.js';
@@ -27,6 +28,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope an API key needs for this route; routes without one are public (health, metrics). */
     scope?: Scope;
+    /** Where else this route's callers may present their key (Sentry SDKs: `X-Sentry-Auth`, `?sentry_key=`). */
+    otherKey?: (request: FastifyRequest) => string | undefined;
+    /** A request that presents no key is let through for the route to authenticate with a key from its body. @default false */
+    keyInBody?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -177,24 +182,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       },
       parentContext(typeof tp === 'string' ? tp : undefined),
     );
-    const scope = request.routeOptions.config.scope;
+    const { scope, otherKey, keyInBody } = request.routeOptions.config;
     if (!scope) return;
-    const principal = ctx.keys.authenticate(presentedKey(request.headers));
-    if (!principal) {
-      metrics.authFailures.inc({ reason: 'unauthenticated' });
-      throw new HttpError(401, 'unauthorized', 'authentication required');
-    }
-    request.principal = principal;
-    if (!hasScope(principal, scope)) {
-      metrics.authFailures.inc({ reason: 'forbidden' });
-      throw new HttpError(403, 'forbidden', 'forbidden');
-    }
-    const wait = ctx.limiter.take(principal.name);
-    if (wait > 0) {
-      metrics.rateLimited.inc();
-      reply.header('retry-after', String(wait));
-      throw new HttpError(429, 'rate_limited', 'too many requests for this API key');
-    }
+    const presented = presentedKey(request.headers) ?? otherKey?.(request);
+    // Such a route calls authorize() itself once its body has named the key.
+    if (presented === undefined && keyInBody) return;
+    authorize(ctx, request, reply, scope, presented);
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
@@ -281,6 +274,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   registerEventRoutes(app, ctx);
   registerMetricRoutes(app, ctx);
   registerErrorRoutes(app, ctx);
+  registerSentryRoutes(app, ctx);
   registerAlertRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerUserRoutes(app, ctx);

@@ -14,7 +14,8 @@ function shortPath(path: string): string {
  * The frames of a V8 or Python-style stack trace, normalised so that the
  * same code path gives the same frame across releases and hosts: line and
  * column numbers, absolute path prefixes, query strings and hex addresses
- * are dropped.
+ * are dropped, and so is V8's `async` mark, which Sentry's stack parser drops
+ * too (an error reported through both APIs keeps one fingerprint).
  */
 export function topFrames(stack: string | undefined, n = TOP_FRAMES): string[] {
   if (!stack) return [];
@@ -24,6 +25,7 @@ export function topFrames(stack: string | undefined, n = TOP_FRAMES): string[] {
     if (!/^at\s|^File\s"/.test(line)) continue;
     const normalised = line
       .replace(/^at\s+/, '')
+      .replace(/^async\s+/, '')
       .replace(/:\d+(:\d+)?\)?$/, ')')
       .replace(/, line \d+/, '')
       .replace(/\?[^)\s]*/g, '')
@@ -45,5 +47,20 @@ export function fingerprint(type: string, message: string, stack?: string): stri
     frames.length > 0
       ? [type, ...frames]
       : [type, message.replace(/[0-9a-f]{8}-[0-9a-f-]{27,}/gi, '<id>').replace(/\d+(\.\d+)?/g, '<n>')];
+  return hash(basis);
+}
+
+const DEFAULT_PART = /^\{\{\s*default\s*\}\}$/i;
+
+/**
+ * The fingerprint a client chose (Sentry's `event.fingerprint`): its parts,
+ * where `{{ default }}` stands for the fingerprint the report would have had.
+ */
+export function customFingerprint(parts: readonly string[], defaultFingerprint: string): string {
+  if (parts.every((p) => DEFAULT_PART.test(p))) return defaultFingerprint;
+  return hash(['custom', ...parts.map((p) => (DEFAULT_PART.test(p) ? defaultFingerprint : p))]);
+}
+
+function hash(basis: readonly string[]): string {
   return createHash('sha256').update(basis.join('\n')).digest('hex').slice(0, 32);
 }

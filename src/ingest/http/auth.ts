@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey, Scope } from '../config.js';
+import type { ServiceMetrics } from '../telemetry/service-metrics.js';
+import { HttpError } from './errors.js';
 
 /** The caller, once its key is recognised. */
 export interface Principal {
@@ -50,6 +53,36 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
     if (m) return m[1];
   }
   return undefined;
+}
+
+/** What `authorize` needs of the app. */
+export interface AuthContext {
+  readonly keys: ApiKeyStore;
+  readonly limiter: RateLimiter;
+  readonly metrics: Pick<ServiceMetrics, 'authFailures' | 'rateLimited'>;
+}
+
+/**
+ * Recognises the key a request presented, checks its scope and its rate, and
+ * sets `request.principal`; otherwise throws the 401, 403 or 429, all without detail.
+ */
+export function authorize(ctx: AuthContext, request: FastifyRequest, reply: FastifyReply, scope: Scope, presented: string | undefined): void {
+  const principal = ctx.keys.authenticate(presented);
+  if (!principal) {
+    ctx.metrics.authFailures.inc({ reason: 'unauthenticated' });
+    throw new HttpError(401, 'unauthorized', 'authentication required');
+  }
+  request.principal = principal;
+  if (!hasScope(principal, scope)) {
+    ctx.metrics.authFailures.inc({ reason: 'forbidden' });
+    throw new HttpError(403, 'forbidden', 'forbidden');
+  }
+  const wait = ctx.limiter.take(principal.name);
+  if (wait > 0) {
+    ctx.metrics.rateLimited.inc();
+    reply.header('retry-after', String(wait));
+    throw new HttpError(429, 'rate_limited', 'too many requests for this API key');
+  }
 }
 
 /** A token bucket per API key; the number of buckets is bounded by the number of keys. */

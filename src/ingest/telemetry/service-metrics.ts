@@ -14,6 +14,7 @@ export class ServiceMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly rateLimited: Counter;
   readonly errorsIngested: Counter;
+  readonly sentryItems: Counter<'type' | 'outcome'>;
   readonly alertsReceived: Counter<'status'>;
 
   constructor(opts: { defaultMetrics: boolean; queueDepth: () => number; databaseUp?: () => Promise<boolean> }) {
@@ -100,6 +101,12 @@ export class ServiceMetrics {
     this.errorsIngested = new Counter({
       name: 'ingest_error_reports_total',
       help: 'Error reports committed to the database.',
+      registers,
+    });
+    this.sentryItems = new Counter({
+      name: 'ingest_sentry_items_total',
+      help: 'Items of Sentry envelopes accepted, by item type and outcome (stored as an error report, or ignored).',
+      labelNames: ['type', 'outcome'],
       registers,
     });
     this.alertsReceived = new Counter({
