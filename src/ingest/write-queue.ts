@@ -3,10 +3,9 @@ import { DatabaseUnavailableError } from './db.js';
 
 /**
  * The tables written through the queue, with their columns in insert order.
- * Rows are inserted with one `INSERT … SELECT FROM unnest($1::t[], …)` per
- * table per transaction: the statement has one parameter per column whatever
- * the number of rows, so it parses once and never reaches the 65535-parameter
- * limit of a multi-row VALUES list.
+ * A table's rows travel as one JSON parameter (`jsonb_array_elements($n)`):
+ * the statement has one parameter per table whatever the number of rows, so
+ * it never reaches the 65535-parameter limit of a multi-row VALUES list.
  */
 export const TABLES = {
   events: {
@@ -241,28 +240,62 @@ export class WriteQueue {
     const merged: Rows = {};
     for (const part of parts) {
       for (const [table, rows] of Object.entries(part) as [TableName, unknown[][]][]) {
-        (merged[table] ??= []).push(...rows);
+        const into = merged[table];
+        if (into) for (const row of rows) into.push(row);
+        else merged[table] = rows.slice();
       }
     }
-    await this.db.transaction(async (tx) => {
-      for (const [table, rows] of Object.entries(merged) as [TableName, unknown[][]][]) {
-        if (rows.length > 0) await insertRows(tx, table, rows);
-      }
-    });
+    const { text, params } = insertStatement(merged);
+    if (text) await this.db.query(text, params);
   }
+}
+
+/** The SQL of one table's insert, reading its rows from parameter `$n`. */
+function insertSql(table: TableName, n: number): string {
+  const spec = TABLES[table];
+  const columns = spec.columns.map(([name]) => name).join(', ');
+  const values = spec.columns
+    .map(([, type], i) =>
+      type === 'jsonb' ? `nullif(r->${i}, 'null')` : type === 'text' ? `r->>${i}` : `(r->>${i})::${type}`,
+    )
+    .join(', ');
+  return `INSERT INTO ${table} (${columns}) SELECT ${values} FROM jsonb_array_elements($${n}::jsonb) AS r ${spec.suffix}`.trimEnd();
+}
+
+/** A lone surrogate as JSON.stringify escapes it (a paired one is written as is), unless its backslash is itself escaped. */
+const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi;
+
+/**
+ * The rows of one table as one JSON parameter: JSON.stringify is native and
+ * PostgreSQL parses it faster than the driver builds one array literal per
+ * column. jsonb refuses a lone surrogate, which text would have stored as
+ * U+FFFD; the same replacement is made here so that such a string is not a
+ * data error.
+ */
+function rowsParam(rows: unknown[][]): string {
+  const json = JSON.stringify(rows);
+  return json.includes('\\ud') ? json.replace(LONE_SURROGATE, '$1\\ufffd') : json;
+}
+
+/**
+ * Rows of several tables as one statement: every table but the last is a
+ * data-modifying CTE. A single statement is atomic on its own, so a batch
+ * costs one round trip instead of BEGIN, one INSERT per table and COMMIT.
+ */
+export function insertStatement(rows: Rows): { text: string | undefined; params: string[] } {
+  const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0);
+  const params: string[] = [];
+  const parts = tables.map((table) => {
+    params.push(rowsParam(rows[table]!));
+    return insertSql(table, params.length);
+  });
+  if (parts.length === 0) return { text: undefined, params };
+  const last = parts.pop()!;
+  const ctes = parts.map((sql, i) => `w${i} AS (${sql})`);
+  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params };
 }
 
 /** Inserts rows into one of the queue's tables with a single statement. */
 export async function insertRows(tx: Queryable, table: TableName, rows: unknown[][]): Promise<void> {
-  const spec = TABLES[table];
-  const columns = spec.columns.map(([name]) => name).join(', ');
-  const unnest = spec.columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-  const params = spec.columns.map(([, type], i) =>
-    rows.map((row) => {
-      const v = row[i];
-      // jsonb arrays go over the wire as text; pg would otherwise send a JS object as "[object Object]".
-      return type === 'jsonb' && v !== null && v !== undefined ? JSON.stringify(v) : (v ?? null);
-    }),
-  );
-  await tx.query(`INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${unnest}) ${spec.suffix}`, params);
+  await tx.query(insertSql(table, 1), [rowsParam(rows)]);
 }
