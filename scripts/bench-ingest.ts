@@ -46,6 +46,7 @@ async function serve(mode: string, port: number, databaseUrl: string | undefined
       rateLimitPerSecond: 0,
       dbPoolSize: 10,
       traceSampleRatio: 0.1,
+      ...(JSON.parse(process.env['BENCH_CONFIG'] ?? '{}') as object),
     });
     const app = await buildApp({ config });
     await app.listen({ host: '127.0.0.1', port });

@@ -108,9 +108,10 @@ function isDataError(err: unknown): boolean {
 
 /**
  * Group commit: concurrent writers' rows are committed together in one
- * transaction and each writer's promise settles only after that commit. While
- * `concurrency` transactions are in flight, new rows wait and join the next
- * batch, so the batch size grows with the load.
+ * statement and each writer's promise settles only after that commit. While
+ * a transaction is in flight, new rows wait and join the next batch, so the
+ * batch size grows with the load; up to `concurrency` run at once when full
+ * batches of `flushMaxRows` are waiting.
  */
 export class WriteQueue {
   private pending: Entry[] = [];
@@ -172,14 +173,16 @@ export class WriteQueue {
 
   private pump(): void {
     const concurrency = Math.min(this.opts.concurrency, this.db.maxConcurrency);
-    while (this.inflight < concurrency && this.pending.length > 0) {
-      const batch: Entry[] = [];
+    // While one transaction commits, the next batch grows; another starts alongside only when a
+    // full batch is waiting, so statements stay few and large and PostgreSQL does less per row.
+    while (this.pending.length > 0 && (this.inflight === 0 || (this.inflight < concurrency && this.pendingRows >= this.opts.flushMaxRows))) {
+      let take = 0;
       let rows = 0;
-      while (this.pending.length > 0 && (batch.length === 0 || rows + this.pending[0]!.count <= this.opts.flushMaxRows)) {
-        const e = this.pending.shift()!;
-        batch.push(e);
-        rows += e.count;
+      while (take < this.pending.length && (take === 0 || rows + this.pending[take]!.count <= this.opts.flushMaxRows)) {
+        rows += this.pending[take]!.count;
+        take++;
       }
+      const batch = this.pending.splice(0, take);
       this.pendingRows -= rows;
       this.inflightRows += rows;
       this.inflight++;
