@@ -12,8 +12,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import pg from 'pg';
+import pino from 'pino';
 import { buildApp } from '../src/ingest/app.js';
 import { parseConfig } from '../src/ingest/config.js';
+import { logDestination } from '../src/ingest/telemetry/logger.js';
 import { freePort, postgresUnavailable, TestPostgres } from '../test/ingest/helpers/postgres.js';
 
 interface CannonResult {
@@ -42,13 +44,14 @@ async function serve(mode: string, port: number, databaseUrl: string | undefined
     const config = parseConfig({
       apiKeys: [{ name: 'bench', key: KEY, scopes: ['ingest'] }],
       databaseUrl,
-      logLevel: 'warn',
+      logLevel: (process.env['BENCH_LOG_LEVEL'] ?? 'info') as 'info',
       rateLimitPerSecond: 0,
       dbPoolSize: 10,
       traceSampleRatio: 0.1,
       ...(JSON.parse(process.env['BENCH_CONFIG'] ?? '{}') as object),
     });
-    const app = await buildApp({ config });
+    // Logs go where a container's stdout would, minus the collector: written, then discarded.
+    const app = await buildApp({ config, logStream: process.env['BENCH_LOG_UNBUFFERED'] ? pino.destination({ dest: '/dev/null', sync: false }) : logDestination('/dev/null') });
     await app.listen({ host: '127.0.0.1', port });
     process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import Fastify, { type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { auditRow, logAudit, requestFacts } from './audit.js';
+import { auditRow, enabled, logAudit, requestFacts } from './audit.js';
 import type { IngestConfig, Scope } from './config.js';
 import type { IngestApp, IngestContext } from './context.js';
 import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
@@ -239,19 +239,24 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
-    request.log.info(
-      {
-        'event.dataset': 'obstack_ingest.access',
-        'http.request.method': request.method,
-        'url.path': request.url.split('?')[0],
-        'http.route': route,
-        'http.response.status_code': status,
-        'event.duration': Math.round(reply.elapsedTime * 1e6),
-        'user.name': request.principal?.name,
-        'trace.id': span?.spanContext().traceId,
-      },
-      'request completed',
-    );
+    // Successful requests are counted in http_requests_total and each write has its audit line, so
+    // their access line is debug; refusals and failures are logged at info.
+    const level = status >= 400 ? 'info' : 'debug';
+    if (enabled(request.log, level)) {
+      request.log[level](
+        {
+          'event.dataset': 'obstack_ingest.access',
+          'http.request.method': request.method,
+          'url.path': request.url.split('?')[0],
+          'http.route': route,
+          'http.response.status_code': status,
+          'event.duration': Math.round(reply.elapsedTime * 1e6),
+          'user.name': request.principal?.name,
+          'trace.id': span?.spanContext().traceId,
+        },
+        'request completed',
+      );
+    }
     // Every refused API request is audited; answers to probes and scrapes are not.
     if (status >= 400 && request.url.startsWith('/api/')) {
       const entry = {

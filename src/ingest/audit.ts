@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
 
@@ -38,8 +39,14 @@ export function requestFacts(request: FastifyRequest): Pick<AuditEntry, 'ip' | '
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null, requestId: request.id };
 }
 
+/** False when the logger drops lines of `level`, so that callers skip building them. */
+export function enabled(log: FastifyBaseLogger, level: 'debug' | 'info'): boolean {
+  return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true;
+}
+
 /** Writes the audit log line (ECS `event.*` fields); the row goes through the write queue. */
 export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
+  if (!enabled(log, 'info')) return;
   log.info(
     {
       'event.kind': 'event',

@@ -97,19 +97,29 @@ describe('ingest API (PGlite)', () => {
   it('takes the correlation id from traceparent or x-request-id, returns it, and logs ECS fields', async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     const res = await t.app.inject({
-      url: '/health',
+      method: 'POST',
+      url: '/api/v1/events',
       headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      payload: { type: 'page_view' },
     });
+    expect(res.statusCode).toBe(401);
     expect(res.headers['x-request-id']).toBe(traceId);
     const line = t.logs.find((l) => l['http.request.id'] === traceId && l['message'] === 'request completed');
     expect(line).toMatchObject({
       'log.level': 'info',
       'service.name': 'obstack-ingest',
-      'http.request.method': 'GET',
-      'http.response.status_code': 200,
+      'http.request.method': 'POST',
+      'http.route': '/api/v1/events',
+      'http.response.status_code': 401,
       'trace.id': traceId,
     });
     expect(line?.['@timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // A successful probe is counted in http_requests_total, not logged at info.
+    const probeId = '1af7651916cd43dd8448eb211c80319c';
+    const probe = await t.app.inject({ url: '/health', headers: { traceparent: `00-${probeId}-b7ad6b7169203331-01` } });
+    expect(probe.statusCode).toBe(200);
+    expect(probe.headers['x-request-id']).toBe(probeId);
+    expect(t.logs.filter((l) => l['http.request.id'] === probeId)).toEqual([]);
     const rid = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'req-123' } });
     expect(rid.headers['x-request-id']).toBe('req-123');
     const made = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'bad id with spaces' } });

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey, Scope } from '../config.js';
 import type { ServiceMetrics } from '../telemetry/service-metrics.js';
@@ -10,7 +10,7 @@ export interface Principal {
   readonly scopes: ReadonlySet<Scope>;
 }
 
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /**
  * Recognises API keys. Keys are compared as SHA-256 digests with
