@@ -1,21 +1,5 @@
 import { z } from 'zod';
 
-/** True when a string anywhere in `value` holds a NUL, which PostgreSQL text and jsonb refuse. */
-export function hasNul(value: unknown, depth = 0): boolean {
-  if (depth > 32) return false;
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some((v) => hasNul(v, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || hasNul(v, depth + 1));
-  }
-  return false;
-}
-
-function depthOf(value: unknown, depth = 0): number {
-  if (depth > 16 || value === null || typeof value !== 'object') return depth;
-  return Math.max(depth, ...Object.values(value as object).map((v) => depthOf(v, depth + 1)));
-}
-
 /** A string PostgreSQL can store, at most `max` characters. */
 export const text = (max: number) =>
   z
@@ -23,14 +7,43 @@ export const text = (max: number) =>
     .max(max)
     .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 
-/** A JSON object of free properties: bounded size and depth, storable as jsonb. */
+/** What is wrong with a value parsed from JSON, and where; one walk, stopping at the first problem. */
+function jsonProblem(value: unknown, path: PropertyKey[], depth: number): { path: PropertyKey[]; message: string } | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? { path, message: 'must not contain NUL characters' } : undefined;
+  if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return undefined;
+  if (typeof value !== 'object') return { path, message: 'must be a JSON value' };
+  if (depth >= MAX_DEPTH) return { path, message: `must not be nested more than ${MAX_DEPTH} levels deep` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = jsonProblem(value[i], [...path, i], depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    if (key.length > 128) return { path: [...path, key.slice(0, 32)], message: 'a key must be at most 128 characters' };
+    if (key.includes('\u0000')) return { path, message: 'a key must not contain NUL characters' };
+    const p = jsonProblem((value as Record<string, unknown>)[key], [...path, key], depth + 1);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+const MAX_DEPTH = 8;
+
+/**
+ * A JSON object of free properties, storable as jsonb: keys of at most 128
+ * characters, no NUL, at most 8 levels deep and `maxBytes` of JSON. The body
+ * came from JSON.parse, so one walk checks what z.record(z.json()) would
+ * check, at a fraction of the cost per event.
+ */
 export const jsonObject = (maxBytes: number) =>
   z
-    .record(z.string().max(128), z.json())
+    .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a JSON object')
     .superRefine((obj, ctx) => {
-      if (hasNul(obj)) ctx.addIssue({ code: 'custom', message: 'must not contain NUL characters' });
-      if (depthOf(obj) > 8) ctx.addIssue({ code: 'custom', message: 'must not be nested more than 8 levels deep' });
-      if (JSON.stringify(obj).length > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
+      const problem = jsonProblem(obj, [], 0);
+      if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      else if (JSON.stringify(obj).length > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
     });
 
 /** An ISO 8601 timestamp with a zone (`Z` or an offset). */

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditRow } from '../../src/ingest/audit.js';
+import { openPg, openPglite, type Database } from '../../src/ingest/db.js';
+import { migrate } from '../../src/ingest/migrations.js';
+import { insertStatement, WriteQueue } from '../../src/ingest/write-queue.js';
+import { postgresUnavailable, TestPostgres } from './helpers/postgres.js';
+
+const unavailable = postgresUnavailable();
+
+interface Target {
+  readonly name: string;
+  open(): Promise<{ db: Database; stop(): Promise<void> }>;
+}
+
+const TARGETS: Target[] = [
+  {
+    name: 'PGlite',
+    async open() {
+      const db = await openPglite('memory://');
+      return { db, stop: () => db.close() };
+    },
+  },
+  ...(unavailable
+    ? []
+    : [
+        {
+          name: 'PostgreSQL',
+          async open() {
+            const pg = await TestPostgres.create();
+            const db = openPg({ connectionString: pg.url, poolSize: 4, timeoutMs: 5_000 });
+            return {
+              db,
+              async stop() {
+                await db.close();
+                await pg.destroy();
+              },
+            };
+          },
+        },
+      ]),
+];
+
+const event = (over: Partial<Record<'id' | 'type' | 'user' | 'ts', string | null>> & { props?: unknown } = {}) => [
+  over.id ?? null,
+  over.type ?? 'page_view',
+  over.user === undefined ? 'u1' : over.user,
+  's1',
+  over.ts ?? '2024-01-15T14:30:00.123+02:00',
+  over.props ?? {},
+  'app',
+];
+
+const audit = (requestId: string) =>
+  auditRow({ actor: 'app', action: 'events.ingest', resourceType: 'events', outcome: 'success', requestId, metadata: { count: 1 } });
+
+describe.each(TARGETS)('write queue on $name', (target) => {
+  let db: Database;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, stop } = await target.open());
+    await migrate(db);
+  }, 60_000);
+  afterAll(async () => stop?.());
+
+  it('stores every kind of value a row can hold exactly as given', async () => {
+    const id = randomUUID();
+    const awkward = 'quote " backslash \\ newline \n tab \t emoji 😀 accents éß 中文 and a literal \\ud800';
+    const props = { nested: { list: [1, 2.5, -3e-7, true, null, 'x'] }, awkward, big: 1e21 };
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 2 });
+    await q.enqueue({ events: [event({ id, type: 'feature_used', user: awkward, props })] });
+    const { rows } = await db.query<{ user_id: string; ts: string; properties: unknown; event_id: string; api_key: string }>(
+      `SELECT user_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS ts, properties, event_id::text, api_key FROM events WHERE event_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.user_id).toBe(awkward);
+    expect(rows[0]!.ts).toBe('2024-01-15T12:30:00.123');
+    expect(rows[0]!.properties).toEqual(props);
+    expect(rows[0]!.api_key).toBe('app');
+  });
+
+  it('keeps NULL as NULL and stores a lone surrogate as U+FFFD instead of failing the batch', async () => {
+    const marker = `lone-${randomUUID()}`;
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    await q.enqueue({ events: [event({ type: marker, user: null }), event({ type: marker, user: 'a\ud800b', props: { k: '\udc00' } })] });
+    const { rows } = await db.query<{ user_id: string | null; properties: { k?: string } }>(
+      'SELECT user_id, properties FROM events WHERE type = $1 ORDER BY id',
+      [marker],
+    );
+    expect(rows.map((r) => r.user_id)).toEqual([null, 'a\ufffdb']);
+    expect(rows[1]!.properties.k).toBe('\ufffd');
+  });
+
+  it('commits the rows of several tables in one statement, all or nothing', async () => {
+    const ok = randomUUID();
+    const { text, params } = insertStatement({ events: [event({ type: `multi-${ok}` })], audit_log: [audit(ok)] });
+    expect(params).toHaveLength(2);
+    await db.query(text!, params);
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [`multi-${ok}`])).rows).toHaveLength(1);
+    expect((await db.query('SELECT 1 FROM audit_log WHERE request_id = $1', [ok])).rows).toHaveLength(1);
+
+    // An audit row breaking its CHECK constraint takes the event of the same statement with it.
+    const bad = randomUUID();
+    const broken = audit(bad);
+    broken[4] = 'maybe';
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    await expect(q.enqueue({ events: [event({ type: `multi-${bad}` })], audit_log: [broken] })).rejects.toMatchObject({ code: '23514' });
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [`multi-${bad}`])).rows).toHaveLength(0);
+  });
+
+  it('isolates the writer whose rows break a batch; the others are committed and answered', async () => {
+    const tag = `iso-${randomUUID()}`;
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    const results = await Promise.allSettled([
+      q.enqueue({ events: [event({ type: tag })] }),
+      q.enqueue({ events: [event({ type: tag, ts: 'not a time' })] }),
+      q.enqueue({ events: [event({ type: tag }), event({ type: tag })] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(3);
+  });
+
+  it('stores an event_id once however often it is sent, within a batch and across batches', async () => {
+    const id = randomUUID();
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    await Promise.all([q.enqueue({ events: [event({ id })] }), q.enqueue({ events: [event({ id })] })]);
+    await q.enqueue({ events: [event({ id })] });
+    expect((await db.query('SELECT 1 FROM events WHERE event_id = $1', [id])).rows).toHaveLength(1);
+  });
+
+  it('groups concurrent writers into few statements and answers each only after its commit', async () => {
+    const tag = `group-${randomUUID()}`;
+    const flushes: { rows: number; requests: number }[] = [];
+    const q = new WriteQueue(db, { maxRows: 100_000, flushMaxRows: 5_000, concurrency: 4, onFlush: (f) => void flushes.push(f) });
+    const writers = Array.from({ length: 200 }, () =>
+      q.enqueue({ events: [event({ type: tag })], audit_log: [audit(tag)] }).then(async () => {
+        // Resolved means committed: another connection already sees the row count at least this high.
+        const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE type = $1', [tag])).rows[0]!.n;
+        return n;
+      }),
+    );
+    const seen = await Promise.all(writers);
+    expect(Math.min(...seen)).toBeGreaterThan(0);
+    expect(flushes.reduce((n, f) => n + f.requests, 0)).toBe(200);
+    // 200 writers in one turn of the event loop fit one batch; no second statement runs alongside a partial one.
+    expect(flushes.length).toBeLessThanOrEqual(2);
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(200);
+  });
+
+  it('runs batches alongside each other only when full batches are waiting', async () => {
+    const tag = `full-${randomUUID()}`;
+    let inflight = 0;
+    let most = 0;
+    const counting: Database = {
+      ...db,
+      query: async (sql, params) => {
+        inflight++;
+        most = Math.max(most, inflight);
+        try {
+          return await db.query(sql, params);
+        } finally {
+          inflight--;
+        }
+      },
+    };
+    // Writers trickling in over many turns of the event loop join the next batch while one commits.
+    const trickle = new WriteQueue(counting, { maxRows: 100_000, flushMaxRows: 1_000, concurrency: 3 });
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) {
+      pending.push(trickle.enqueue({ events: [event({ type: tag })] }));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(pending);
+    expect(most).toBe(1);
+
+    // A backlog of full batches is committed by up to `concurrency` statements at once.
+    most = 0;
+    const flood = new WriteQueue(counting, { maxRows: 100_000, flushMaxRows: 10, concurrency: 3 });
+    await Promise.all(Array.from({ length: 100 }, () => flood.enqueue({ events: [event({ type: tag })] })));
+    expect(most).toBe(Math.min(3, db.maxConcurrency));
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(160);
+  });
+});
