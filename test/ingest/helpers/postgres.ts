@@ -93,7 +93,7 @@ export class TestPostgres {
   }
 
   /** The postmaster's PID, from its lock file (runuser does not pass signals on). */
-  private postmasterPid(): number | undefined {
+  postmasterPid(): number | undefined {
     try {
       const pid = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
       return Number.isInteger(pid) && pid > 0 ? pid : undefined;
