@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import Fastify, { type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { auditRow, enabled, logAudit, requestFacts } from './audit.js';
@@ -21,7 +21,7 @@ import { registerUserRoutes } from './routes/users.js';
 import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
 import { createLogger } from './telemetry/logger.js';
 import { ServiceMetrics } from './telemetry/service-metrics.js';
-import { createTracing, parentContext, parseTraceparent, type Tracing } from './telemetry/tracing.js';
+import { createTracing, parseTraceparent, type Tracing } from './telemetry/tracing.js';
 import { QueueRefusedError, WriteQueue } from './write-queue.js';
 
 declare module 'fastify' {
@@ -56,6 +56,11 @@ export interface BuildAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's trace id, for log lines of requests without a span of their own. */
+function traceIdOf(tp: string | string[] | undefined): string | undefined {
+  return typeof tp === 'string' ? parseTraceparent(tp)?.traceId : undefined;
+}
 
 /** Correlation id: the caller's trace id, else its x-request-id, else a new one. */
 function correlationId(headers: Record<string, string | string[] | undefined>): string {
@@ -170,19 +175,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const tp = request.headers['traceparent'];
-    request.span = ctx.tracer.startSpan(
-      `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': request.method,
-          'http.route': request.routeOptions.url ?? '',
-          'url.path': request.url.split('?')[0] ?? '',
-        },
-      },
-      parentContext(typeof tp === 'string' ? tp : undefined),
-    );
-    const { scope, otherKey, keyInBody } = request.routeOptions.config;
+    const { url: route, config: routeConfig } = request.routeOptions;
+    request.span =
+      tracing.startServerSpan(
+        `${request.method} ${route ?? 'unmatched'}`,
+        { 'http.request.method': request.method, 'http.route': route ?? '', 'url.path': request.url.split('?')[0] ?? '' },
+        typeof tp === 'string' ? tp : undefined,
+      ) ?? null;
+    const { scope, otherKey, keyInBody } = routeConfig;
     if (!scope) return;
     const presented = presentedKey(request.headers) ?? otherKey?.(request);
     // Such a route calls authorize() itself once its body has named the key.
@@ -252,7 +252,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
           'http.response.status_code': status,
           'event.duration': Math.round(reply.elapsedTime * 1e6),
           'user.name': request.principal?.name,
-          'trace.id': span?.spanContext().traceId,
+          'trace.id': span?.spanContext().traceId ?? traceIdOf(request.headers['traceparent']),
         },
         'request completed',
       );

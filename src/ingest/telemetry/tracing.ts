@@ -1,10 +1,10 @@
-import { ROOT_CONTEXT, TraceFlags, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  TraceIdRatioBasedSampler,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -14,6 +14,12 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 export interface Tracing {
   readonly tracer: Tracer;
   readonly provider: NodeTracerProvider;
+  /**
+   * The server span of a request, or undefined when the request is not
+   * sampled (`parentbased_traceidratio`): a caller's `traceparent` decides by
+   * its sampled flag, a new trace is sampled with probability `sampleRatio`.
+   */
+  startServerSpan(name: string, attributes: Attributes, traceparent: string | undefined): Span | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -29,7 +35,15 @@ export interface TracingOptions {
   readonly processors?: SpanProcessor[] | undefined;
 }
 
-/** A tracer provider of the app's own; `server.ts` also registers it globally. */
+/**
+ * A tracer provider of the app's own; `server.ts` also registers it globally.
+ *
+ * The head-sampling decision is taken before a span exists: a request that is
+ * not sampled gets no span at all rather than a non-recording one, which
+ * saves the id generation and span objects on 9 requests in 10 at the
+ * default ratio. The provider itself records what it is asked to start
+ * (parent-based, always on for roots), so the ratio is applied once.
+ */
 export function createTracing(opts: TracingOptions): Tracing {
   const processors: SpanProcessor[] = [...(opts.processors ?? [])];
   const exporter =
@@ -37,13 +51,20 @@ export function createTracing(opts: TracingOptions): Tracing {
     (opts.otlpEndpoint ? new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) : undefined);
   if (exporter) processors.push(new BatchSpanProcessor(exporter));
   const provider = new NodeTracerProvider({
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: opts.serviceVersion }),
     spanProcessors: processors,
   });
+  const tracer = provider.getTracer('obstack-ingest', opts.serviceVersion);
   return {
-    tracer: provider.getTracer('obstack-ingest', opts.serviceVersion),
+    tracer,
     provider,
+    startServerSpan(name, attributes, traceparent) {
+      const parent = parseTraceparent(traceparent);
+      const sampled = parent ? parent.sampled : Math.random() < opts.sampleRatio;
+      if (!sampled) return undefined;
+      return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent ? contextOf(parent) : ROOT_CONTEXT);
+    },
     shutdown: () => provider.shutdown(),
   };
 }
@@ -58,14 +79,17 @@ export function parseTraceparent(header: string | undefined): { traceId: string;
   return { traceId: m[2]!, spanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1 };
 }
 
-/** The context a server span starts in: the caller's trace when it sent one. */
-export function parentContext(header: string | undefined): Context {
-  const parent = parseTraceparent(header);
-  if (!parent) return ROOT_CONTEXT;
+function contextOf(parent: { traceId: string; spanId: string; sampled: boolean }): Context {
   return trace.setSpanContext(ROOT_CONTEXT, {
     traceId: parent.traceId,
     spanId: parent.spanId,
     traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
     isRemote: true,
   });
+}
+
+/** The context a server span starts in: the caller's trace when it sent one. */
+export function parentContext(header: string | undefined): Context {
+  const parent = parseTraceparent(header);
+  return parent ? contextOf(parent) : ROOT_CONTEXT;
 }
