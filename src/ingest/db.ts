@@ -4,7 +4,11 @@ import type { PGlite as PGliteType } from '@electric-sql/pglite';
 
 /** What both drivers offer: parameterised queries returning plain rows. */
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  /**
+   * `name` makes it a prepared statement, parsed and planned once per
+   * connection: give it only to a statement whose text never changes for that name.
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], name?: string): Promise<{ rows: R[]; rowCount: number }>;
 }
 
 /** A PostgreSQL database, either a `pg` pool or an embedded PGlite. */
@@ -79,14 +83,14 @@ export function openPg(opts: PgOptions): Database {
     application_name: 'obstack-ingest',
   });
   pool.on('error', (err) => opts.onIdleError?.(err));
-  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
-    const res = await client.query(sql, params as unknown[] | undefined);
+  const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], name?: string) => {
+    const res = await client.query(name ? { name, text: sql, values: params as unknown[] | undefined } : { text: sql, values: params as unknown[] | undefined });
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   };
   return {
     kind: 'pg',
     maxConcurrency: opts.poolSize,
-    query: (sql, params) => classified(run(pool, sql, params)),
+    query: (sql, params, name) => classified(run(pool, sql, params, name)),
     async exec(sql) {
       await classified(pool.query(sql));
     },
@@ -103,7 +107,7 @@ export function openPg(opts: PgOptions): Database {
       try {
         await client.query('BEGIN');
         inner = true;
-        const result = await fn({ query: (sql, params) => classified(run(client, sql, params)) });
+        const result = await fn({ query: (sql, params, name) => classified(run(client, sql, params, name)) });
         inner = false;
         await client.query('COMMIT');
         return result;

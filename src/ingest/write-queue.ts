@@ -248,8 +248,8 @@ export class WriteQueue {
         else merged[table] = rows.slice();
       }
     }
-    const { text, params } = insertStatement(merged);
-    if (text) await this.db.query(text, params);
+    const { text, params, name } = insertStatement(merged);
+    if (text) await this.db.query(text, params, name);
   }
 }
 
@@ -285,20 +285,22 @@ function rowsParam(rows: unknown[][]): string {
  * data-modifying CTE. A single statement is atomic on its own, so a batch
  * costs one round trip instead of BEGIN, one INSERT per table and COMMIT.
  */
-export function insertStatement(rows: Rows): { text: string | undefined; params: string[] } {
+export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string } {
   const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0);
   const params: string[] = [];
   const parts = tables.map((table) => {
     params.push(rowsParam(rows[table]!));
     return insertSql(table, params.length);
   });
-  if (parts.length === 0) return { text: undefined, params };
+  // The text depends only on the tables and their order, so it is prepared once per connection under this name.
+  const name = `ingest_insert_${tables.join('_')}`;
+  if (parts.length === 0) return { text: undefined, params, name };
   const last = parts.pop()!;
   const ctes = parts.map((sql, i) => `w${i} AS (${sql})`);
-  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params };
+  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params, name };
 }
 
 /** Inserts rows into one of the queue's tables with a single statement. */
 export async function insertRows(tx: Queryable, table: TableName, rows: unknown[][]): Promise<void> {
-  await tx.query(insertSql(table, 1), [rowsParam(rows)]);
+  await tx.query(insertSql(table, 1), [rowsParam(rows)], `ingest_insert_${table}`);
 }
