@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { auditRow, enabled, logAudit, requestFacts } from './audit.js';
 import type { IngestConfig, Scope } from './config.js';
@@ -172,7 +172,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   app.decorateRequest('span', null);
   app.decorateRequest('refusal', null);
 
-  app.addHook('onRequest', async (request, reply) => {
+  /** Correlation id, server span, and the key, scope and rate checks of routes that have a scope. */
+  const startRequest = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.header('x-request-id', request.id);
     const tp = request.headers['traceparent'];
     const { url: route, config: routeConfig } = request.routeOptions;
@@ -188,6 +189,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     // Such a route calls authorize() itself once its body has named the key.
     if (presented === undefined && keyInBody) return;
     authorize(ctx, request, reply, scope, presented);
+  };
+  // Hooks in callback style: no promise per hook and request.
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      startRequest(request, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
@@ -226,7 +237,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     const labels = { method: request.method, route, status_code: String(status) };
@@ -273,6 +284,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       // The row is best effort: when storage is refusing writes there is only the log line.
       if (status !== 503 && !ctx.queue.isFull) ctx.queue.enqueue({ audit_log: [auditRow(entry)] }).catch(() => {});
     }
+    done();
   });
 
   registerHealthRoutes(app, ctx);
