@@ -126,6 +126,16 @@ CREATE TABLE job_runs (
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT SELECT ON daily_rollups, daily_active_users, business_metrics, alerts, audit_log TO grafana_reader; END IF; END $$;
 `,
   },
+  {
+    version: 3,
+    name: 'error report ids',
+    // A report sent again (an SDK retrying after a lost answer) is stored once. The column is
+    // nullable without a default, so adding it rewrites nothing.
+    sql: `
+ALTER TABLE error_events ADD COLUMN event_id uuid;
+CREATE UNIQUE INDEX error_events_event_id ON error_events (event_id) WHERE event_id IS NOT NULL;
+`,
+  },
 ];
 
 const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');

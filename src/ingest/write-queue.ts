@@ -34,8 +34,9 @@ export const TABLES = {
       ['tags', 'jsonb'],
       ['ts', 'timestamptz'],
       ['api_key', 'text'],
+      ['event_id', 'uuid'],
     ],
-    suffix: '',
+    suffix: 'ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING',
   },
   business_metrics: {
     columns: [

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { NodeClient, Scope, defaultStackParser, linkedErrorsIntegration, makeNodeTransport } from '@sentry/node';
@@ -71,6 +72,9 @@ const V8_STACK = [
 
 const eventEnvelope = (event = nodeEvent(), header: Record<string, unknown> = { event_id: EVENT_ID, sent_at: new Date().toISOString() }) =>
   envelope(header, [[{ type: 'event' }, JSON.stringify(event)]]);
+
+/** An event envelope with an id of its own: the service stores an event id once. */
+const freshEnvelope = () => eventEnvelope(nodeEvent({ event_id: randomUUID().replaceAll('-', '') }));
 
 const withKey = (path = '/api/1/envelope/', key: string = SENTRY_KEY) =>
   `${path}?sentry_version=7&sentry_key=${key}&sentry_client=sentry.javascript.node%2F11.12.0`;
@@ -177,7 +181,7 @@ describe('Sentry envelopes', () => {
     await t.db.query('DELETE FROM error_events');
     const contentTypes: Record<string, string>[] = [{}, { 'content-type': 'application/x-sentry-envelope' }, { 'content-type': 'text/plain;charset=UTF-8' }];
     for (const headers of contentTypes) {
-      expect((await post(eventEnvelope(), withKey(), headers)).statusCode).toBe(200);
+      expect((await post(freshEnvelope(), withKey(), headers)).statusCode).toBe(200);
     }
     expect(await t.count('error_events')).toBe(3);
     const json = await t.app.inject({ method: 'POST', url: '/api/v1/errors', headers: { ...auth('ingest'), 'content-type': 'text/plain' }, payload: 'x' });
@@ -186,8 +190,8 @@ describe('Sentry envelopes', () => {
 
   it('decompresses gzip, deflate and br bodies', async () => {
     await t.db.query('DELETE FROM error_events');
-    const body = eventEnvelope();
-    for (const [encoding, compressed] of [['gzip', gzipSync(body)], ['deflate', deflateSync(body)], ['br', brotliCompressSync(body)]] as const) {
+    for (const [encoding, compress] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+      const compressed = compress(freshEnvelope());
       const res = await post(compressed, withKey(), { 'content-encoding': encoding });
       expect(res.statusCode, encoding).toBe(200);
     }
@@ -269,13 +273,28 @@ describe('Sentry envelopes', () => {
   it('takes the key from X-Sentry-Auth, the query string, the envelope header DSN, or x-api-key', async () => {
     await t.db.query('DELETE FROM error_events');
     const sentryAuth = { 'x-sentry-auth': `Sentry sentry_version=7, sentry_client=raven-python/6.10.0, sentry_key=${SENTRY_KEY}` };
-    expect((await post(eventEnvelope(), '/api/1/envelope/', sentryAuth)).statusCode).toBe(200);
-    expect((await post(eventEnvelope(), withKey())).statusCode).toBe(200);
-    const tunnelled = eventEnvelope(nodeEvent(), { event_id: EVENT_ID, dsn: `https://${SENTRY_KEY}@sentry.example.com/1` });
+    expect((await post(freshEnvelope(), '/api/1/envelope/', sentryAuth)).statusCode).toBe(200);
+    expect((await post(freshEnvelope(), withKey())).statusCode).toBe(200);
+    const tunnelled = eventEnvelope(nodeEvent({ event_id: randomUUID().replaceAll('-', '') }), { event_id: EVENT_ID, dsn: `https://${SENTRY_KEY}@sentry.example.com/1` });
     expect((await post(tunnelled, '/api/1/envelope/')).statusCode).toBe(200);
-    expect((await post(eventEnvelope(), '/api/1/envelope/', auth('ingest'))).statusCode).toBe(200);
-    expect((await post(eventEnvelope(), '/api/1/envelope', auth('ingest'))).statusCode).toBe(200);
+    expect((await post(freshEnvelope(), '/api/1/envelope/', auth('ingest'))).statusCode).toBe(200);
+    expect((await post(freshEnvelope(), '/api/1/envelope', auth('ingest'))).statusCode).toBe(200);
     expect(await t.count('error_events')).toBe(5);
+  });
+
+  it('stores an event sent again (an SDK retrying after a lost answer) once, through either API', async () => {
+    await t.db.query('DELETE FROM error_events');
+    const id = randomUUID();
+    const again = eventEnvelope(nodeEvent({ event_id: id.replaceAll('-', '') }));
+    for (let i = 0; i < 2; i++) expect((await post(again, withKey())).json()).toEqual({ id: EVENT_ID });
+    expect(await t.count('error_events')).toBe(1);
+    // The same id sent as a JSON report (with dashes) is the same report.
+    const json = await t.app.inject({ method: 'POST', url: '/api/v1/errors', headers: auth('ingest'), payload: { event_id: id, type: 'TypeError', message: 'cart is undefined' } });
+    expect(json.statusCode).toBe(200);
+    expect(await t.count('error_events')).toBe(1);
+    const other = await t.app.inject({ method: 'POST', url: '/api/v1/errors', headers: auth('ingest'), payload: { event_id: randomUUID(), type: 'TypeError', message: 'cart is undefined' } });
+    expect(other.statusCode).toBe(200);
+    expect(await t.count('error_events')).toBe(2);
   });
 
   it('refuses a missing or wrong key with 401 and a key without the ingest scope with 403, storing nothing and logging no key', async () => {

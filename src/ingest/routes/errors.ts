@@ -6,6 +6,8 @@ import { ErrorReply, oneOrMany, text, timestamp } from '../http/schemas.js';
 import { QueueRefusedError } from '../write-queue.js';
 
 const ErrorReport = z.strictObject({
+  /** Stored once: a client retrying after a lost answer does not store the report twice. */
+  event_id: z.uuid().optional(),
   type: text(256).min(1),
   message: text(8_192),
   stack: text(65_536).optional(),
@@ -52,6 +54,7 @@ export function errorRow(e: z.output<typeof ErrorReport>, actor: string, now: st
     e.tags ?? {},
     e.timestamp ?? now,
     actor,
+    e.event_id ?? null,
   ];
 }
 

@@ -69,6 +69,12 @@ function clean(s: string, max: number): string {
   return s.replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd').slice(0, max);
 }
 
+/** Sentry's event id (32 hex digits, or a UUID with dashes) as a uuid; anything else is not an id. */
+function eventUuid(id: string | undefined): string | null {
+  const hex = id?.replaceAll('-', '').toLowerCase();
+  return hex !== undefined && /^[0-9a-f]{32}$/.test(hex) ? hex : null;
+}
+
 const opt = (s: string | undefined, max: number) => (s === undefined || s === '' ? null : clean(s, max));
 
 /** Sentry sends seconds since the epoch (a float) or an RFC 3339 string, which it reads as UTC when it has no zone. */
@@ -152,6 +158,7 @@ export function sentryRow(e: SentryEvent, actor: string, received: Date): unknow
     tagsOf(e.tags),
     eventTime(e.timestamp, received),
     actor,
+    eventUuid(e.event_id),
   ];
 }
 
