@@ -16,7 +16,6 @@
  * --config JSON (settings of the service, e.g. '{"flushConcurrency":2}').
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -26,6 +25,7 @@ import pg from 'pg';
 import { buildApp } from '../src/ingest/app.js';
 import { parseConfig, type IngestConfigInput } from '../src/ingest/config.js';
 import { logDestination } from '../src/ingest/telemetry/logger.js';
+import { writeThroughOutage } from '../test/ingest/helpers/outage.js';
 import { freePort, postgresUnavailable, TestPostgres } from '../test/ingest/helpers/postgres.js';
 
 interface CannonResult {
@@ -128,58 +128,6 @@ interface Phase {
   cpu: { server: number; db: number; load: number };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Loads the service with two-event requests carrying event ids, kills
- * PostgreSQL (immediate shutdown: no checkpoint, recovery from the WAL at the
- * next start), restarts it, and returns every id answered 2xx, the status
- * counts and what readiness said while the database was down.
- */
-async function outagePhase(base: string, db: TestPostgres, connections: number) {
-  const acked: string[] = [];
-  const statuses = new Map<number, number>();
-  let running = true;
-  const worker = async () => {
-    while (running) {
-      const ids = [randomUUID(), randomUUID()];
-      try {
-        const res = await fetch(`${base}/api/v1/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-          body: JSON.stringify(ids.map((event_id) => ({ type: 'bench_outage', event_id }))),
-        });
-        await res.arrayBuffer();
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        if (res.status === 200) acked.push(...ids);
-        else await sleep(50); // as a client honouring Retry-After would, sooner
-      } catch {
-        statuses.set(0, (statuses.get(0) ?? 0) + 1);
-      }
-    }
-  };
-  const workers = Array.from({ length: connections }, worker);
-  await sleep(1_000);
-  await db.stop('immediate');
-  const down = performance.now();
-  let readyWhileDown = 200;
-  for (let i = 0; i < 50 && readyWhileDown === 200; i++) {
-    readyWhileDown = (await fetch(`${base}/health/ready`)).status;
-    if (readyWhileDown === 200) await sleep(50);
-  }
-  await sleep(1_500);
-  await db.start();
-  const downSeconds = (performance.now() - down) / 1000;
-  for (let ready = 503, i = 0; ready !== 200 && i < 200; i++) {
-    ready = (await fetch(`${base}/health/ready`)).status;
-    if (ready !== 200) await sleep(50);
-  }
-  await sleep(1_000);
-  running = false;
-  await Promise.all(workers);
-  return { acked, statuses, readyWhileDown, downSeconds };
-}
-
 function event(type: string, i: number) {
   return { type, user_id: `user-${i % 1000}`, session_id: `s-${i % 5000}`, properties: { path: '/chat', plan: 'pro' } };
 }
@@ -272,13 +220,13 @@ async function main(): Promise<void> {
     };
     const s = await phase('single event', single, JSON.stringify(event('bench_warmup', 0)), 1);
     const b = await phase('100-event batch', batch, JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => event('bench_warmup', i)) }), 100);
-    const outage = await outagePhase(`http://127.0.0.1:${port}`, pgServer, connections);
+    const outage = await writeThroughOutage({ base: `http://127.0.0.1:${port}`, key: KEY, db: pgServer, writers: connections, stop: 'immediate' });
     await stopChild(ingest);
 
     const client = new pg.Client(pgServer.url);
     await client.connect();
     const stored = new Set(
-      (await client.query<{ id: string }>("SELECT event_id::text AS id FROM events WHERE type = 'bench_outage'")).rows.map((r) => r.id),
+      (await client.query<{ id: string }>("SELECT event_id::text AS id FROM events WHERE type = 'outage_test'")).rows.map((r) => r.id),
     );
     const lost = outage.acked.filter((id) => !stored.has(id)).length;
     const counts = await client.query<{ type: string; n: number }>(

@@ -6,6 +6,7 @@ import type { IngestApp } from '../../src/ingest/context.js';
 import { openPg, type Database } from '../../src/ingest/db.js';
 import { MIGRATIONS, migrate } from '../../src/ingest/migrations.js';
 import { API_KEYS, KEYS, testConfig } from './helpers/app.js';
+import { writeThroughOutage } from './helpers/outage.js';
 import { freePort, postgresUnavailable, TestPostgres } from './helpers/postgres.js';
 
 const unavailable = postgresUnavailable();
@@ -71,55 +72,28 @@ describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL'
   });
 
   it('refuses writes with 503 while PostgreSQL is down, turns unready, and loses no acknowledged event', async () => {
-    const acked: string[] = [];
-    const statuses = new Map<number, number>();
-    let running = true;
-    const worker = async () => {
-      while (running) {
-        const ids = [randomUUID(), randomUUID()];
-        try {
-          const res = await post('/api/v1/events', ids.map((event_id) => ({ type: 'outage_test', event_id })));
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          if (res.status === 200) acked.push(...ids);
-          else await sleep(20);
-        } catch {
-          statuses.set(0, (statuses.get(0) ?? 0) + 1);
-        }
-      }
-    };
-    const workers = Array.from({ length: 8 }, worker);
-    await sleep(500);
-    const ackedBeforeStop = acked.length;
-    await pg.stop('fast');
-    let ready = 200;
-    for (let i = 0; i < 50 && ready === 200; i++) {
-      ready = (await fetch(`${base}/health/ready`)).status;
-      if (ready === 200) await sleep(100);
-    }
-    expect(ready).toBe(503);
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('ingest_db_up 0');
-    await sleep(700);
-    const refusedWhileDown = statuses.get(503) ?? 0;
-    await pg.start();
-    for (let i = 0; i < 100 && ready !== 200; i++) {
-      ready = (await fetch(`${base}/health/ready`)).status;
-      if (ready !== 200) await sleep(100);
-    }
-    expect(ready).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('ingest_db_up 1');
-    await sleep(500);
-    running = false;
-    await Promise.all(workers);
-
-    expect(ackedBeforeStop).toBeGreaterThan(0);
-    expect(refusedWhileDown).toBeGreaterThan(0);
-    expect([...statuses.keys()].sort()).toEqual([200, 503]);
+    const metrics = async () => (await fetch(`${base}/metrics`)).text();
+    const r = await writeThroughOutage({
+      base,
+      key: KEYS.ingest,
+      db: pg,
+      writers: 8,
+      stop: 'fast',
+      downMs: 700,
+      whileDown: async () => expect(await metrics()).toContain('ingest_db_up 0'),
+      afterRestart: async () => expect(await metrics()).toContain('ingest_db_up 1'),
+    });
+    expect(r.readyWhileDown).toBe(503);
+    expect(r.readyAfterRestart).toBe(200);
+    expect(r.ackedBeforeStop).toBeGreaterThan(0);
+    expect(r.refusedWhileDown).toBeGreaterThan(0);
+    expect([...r.statuses.keys()].sort()).toEqual([200, 503]);
     const stored = new Set(
-      (await db.query<{ id: string }>("SELECT event_id::text AS id FROM events WHERE type = 'outage_test'")).rows.map((r) => r.id),
+      (await db.query<{ id: string }>("SELECT event_id::text AS id FROM events WHERE type = 'outage_test'")).rows.map((row) => row.id),
     );
-    const lost = acked.filter((id) => !stored.has(id));
+    const lost = r.acked.filter((id) => !stored.has(id));
     expect(lost).toEqual([]);
-    expect(acked.length).toBeGreaterThan(ackedBeforeStop);
+    expect(r.acked.length).toBeGreaterThan(r.ackedBeforeStop);
   });
 
   it('commits what is queued when it shuts down', async () => {
