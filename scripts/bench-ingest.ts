@@ -199,11 +199,12 @@ async function main(): Promise<void> {
     /**
      * A phase of about `duration` seconds. autocannon stopped by time drops the requests in
      * flight, which the server may still commit; a fixed number of requests (the rate of a
-     * 2 s warm-up times the duration) lets every request finish, so 2xx and rows compare exactly.
+     * 3 s warm-up times the duration, plus a fifth for the speed the warm-up gains) lets every
+     * request finish, so 2xx and rows compare exactly.
      */
     const phase = async (name: string, body: string, warmupBody: string, events: number) => {
-      const warm = await load(warmupBody, { duration: 2 });
-      const amount = Math.max(connections, Math.round(warm.requests.average * duration));
+      const warm = await load(warmupBody, { duration: 3 });
+      const amount = Math.max(connections, Math.round(warm.requests.average * duration * 1.2));
       const m = await measured(ingest, () => load(body, { amount }));
       const rps = m.r['2xx'] / m.seconds;
       phases.push({
