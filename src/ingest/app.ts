@@ -237,7 +237,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
+  /** Metrics, span end, access line, and the audit of a refused API request. */
+  const finishRequest = (request: FastifyRequest, reply: FastifyReply): void => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     const labels = { method: request.method, route, status_code: String(status) };
@@ -283,6 +284,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       logAudit(request.log, entry);
       // The row is best effort: when storage is refusing writes there is only the log line.
       if (status !== 503 && !ctx.queue.isFull) ctx.queue.enqueue({ audit_log: [auditRow(entry)] }).catch(() => {});
+    }
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    // The answer is sent: a failure here is logged, never thrown out of the hook.
+    try {
+      finishRequest(request, reply);
+    } catch (err) {
+      request.log.error({ error: err }, 'request bookkeeping failed');
     }
     done();
   });
