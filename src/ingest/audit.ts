@@ -44,7 +44,10 @@ export function enabled(log: FastifyBaseLogger, level: 'debug' | 'info'): boolea
   return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true;
 }
 
-/** Writes the audit log line (ECS `event.*` fields); the row goes through the write queue. */
+/**
+ * Writes the audit log line (ECS `event.*` fields) on the request's logger,
+ * which already binds `http.request.id`; the row goes through the write queue.
+ */
 export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
   if (!enabled(log, 'info')) return;
   log.info(
@@ -58,7 +61,6 @@ export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
       'user.name': e.actor ?? undefined,
       'source.ip': e.ip ?? undefined,
       'user_agent.original': e.userAgent ?? undefined,
-      'http.request.id': e.requestId ?? undefined,
       'audit.resource_type': e.resourceType ?? undefined,
       'audit.resource_id': e.resourceId ?? undefined,
       'audit.outcome': e.outcome,

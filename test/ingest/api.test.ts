@@ -126,6 +126,14 @@ describe('ingest API (PGlite)', () => {
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('writes each field once per line: the audit line of a write carries the request id of its request', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/events', headers: { ...auth('ingest'), 'x-request-id': 'req-audit-1' }, payload: { type: 'page_view' } });
+    expect(res.statusCode).toBe(200);
+    const audit = t.logs.find((l) => l['event.dataset'] === 'obstack_ingest.audit' && l['http.request.id'] === 'req-audit-1');
+    expect(audit).toMatchObject({ 'event.action': 'events.ingest', 'user.name': 'app', 'audit.outcome': 'success' });
+    for (const line of t.rawLogs) expect(line.match(/"http\.request\.id":/g)?.length ?? 0, line).toBeLessThanOrEqual(1);
+  });
+
   it('exposes custom metrics and KPIs on /metrics next to its own', async () => {
     const m = await t.app.inject({
       method: 'POST',

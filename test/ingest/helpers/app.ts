@@ -27,6 +27,8 @@ export interface TestApp {
   readonly db: Database;
   /** Every log line the app wrote, parsed. */
   readonly logs: Record<string, unknown>[];
+  /** The same lines as written. */
+  readonly rawLogs: string[];
   count(table: string): Promise<number>;
 }
 
@@ -34,17 +36,24 @@ export interface TestApp {
 export async function makeApp(overrides: Partial<IngestConfigInput> = {}, db?: Database): Promise<TestApp> {
   const database = db ?? (await openPglite('memory://'));
   const logs: Record<string, unknown>[] = [];
+  const rawLogs: string[] = [];
   const app = await buildApp({
     config: testConfig(overrides),
     db: database,
     checkReplies: true,
     defaultMetrics: false,
-    logStream: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    logStream: {
+      write: (line: string) => {
+        rawLogs.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
   });
   return {
     app,
     db: database,
     logs,
+    rawLogs,
     async count(table) {
       const { rows } = await database.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
       return rows[0]?.n ?? -1;
