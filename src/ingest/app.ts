@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { auditRow, enabled, logAudit, requestFacts } from './audit.js';
+import { auditRow, logAudit, requestFacts } from './audit.js';
 import type { IngestConfig, Scope } from './config.js';
 import type { IngestApp, IngestContext } from './context.js';
 import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
@@ -19,7 +19,7 @@ import { registerMetricRoutes } from './routes/metrics.js';
 import { registerSentryRoutes } from './routes/sentry.js';
 import { registerUserRoutes } from './routes/users.js';
 import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
-import { createLogger } from './telemetry/logger.js';
+import { createLogger, levelEnabled } from './telemetry/logger.js';
 import { ServiceMetrics } from './telemetry/service-metrics.js';
 import { createTracing, parseTraceparent, type Tracing } from './telemetry/tracing.js';
 import { QueueRefusedError, WriteQueue } from './write-queue.js';
@@ -36,6 +36,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     span: Span | null;
+    /** The trace the request belongs to: its caller's, or its own span's; null when neither. */
+    traceId: string | null;
     /** Why the request was refused, for the audit entry. */
     refusal: string | null;
   }
@@ -56,11 +58,6 @@ export interface BuildAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The caller's trace id, for log lines of requests without a span of their own. */
-function traceIdOf(tp: string | string[] | undefined): string | undefined {
-  return typeof tp === 'string' ? parseTraceparent(tp)?.traceId : undefined;
-}
 
 /** Correlation id: the caller's trace id, else its x-request-id, else a new one. */
 function correlationId(headers: Record<string, string | string[] | undefined>): string {
@@ -146,7 +143,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     kpis: new BusinessKpis(config.metricsMaxSeriesPerMetric, (reason) => metrics.customMetricRefused.inc({ reason })),
     keys: new ApiKeyStore(config.apiKeys),
     limiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
-    tracer: tracing.tracer,
     state: { closing: false },
   };
 
@@ -170,19 +166,22 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   app.setSerializerCompiler(zodSerializerCompiler(opts.checkReplies ?? false));
   app.decorateRequest('principal', null);
   app.decorateRequest('span', null);
+  app.decorateRequest('traceId', null);
   app.decorateRequest('refusal', null);
 
   /** Correlation id, server span, and the key, scope and rate checks of routes that have a scope. */
   const startRequest = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.header('x-request-id', request.id);
     const tp = request.headers['traceparent'];
+    const parent = typeof tp === 'string' ? parseTraceparent(tp) : undefined;
     const { url: route, config: routeConfig } = request.routeOptions;
     request.span =
       tracing.startServerSpan(
         `${request.method} ${route ?? 'unmatched'}`,
         { 'http.request.method': request.method, 'http.route': route ?? '', 'url.path': request.url.split('?')[0] ?? '' },
-        typeof tp === 'string' ? tp : undefined,
+        parent,
       ) ?? null;
+    request.traceId = parent?.traceId ?? request.span?.spanContext().traceId ?? null;
     const { scope, otherKey, keyInBody } = routeConfig;
     if (!scope) return;
     const presented = presentedKey(request.headers) ?? otherKey?.(request);
@@ -254,7 +253,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     // Successful requests are counted in http_requests_total and each write has its audit line, so
     // their access line is debug; refusals and failures are logged at info.
     const level = status >= 400 ? 'info' : 'debug';
-    if (enabled(request.log, level)) {
+    if (levelEnabled(request.log, level)) {
       request.log[level](
         {
           'event.dataset': 'obstack_ingest.access',
@@ -264,7 +263,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
           'http.response.status_code': status,
           'event.duration': Math.round(reply.elapsedTime * 1e6),
           'user.name': request.principal?.name,
-          'trace.id': span?.spanContext().traceId ?? traceIdOf(request.headers['traceparent']),
+          'trace.id': request.traceId ?? undefined,
         },
         'request completed',
       );

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import type { IngestContext } from './context.js';
+import { levelEnabled } from './telemetry/logger.js';
+import type { Rows } from './write-queue.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
 
@@ -39,17 +41,12 @@ export function requestFacts(request: FastifyRequest): Pick<AuditEntry, 'ip' | '
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null, requestId: request.id };
 }
 
-/** False when the logger drops lines of `level`, so that callers skip building them. */
-export function enabled(log: FastifyBaseLogger, level: 'debug' | 'info'): boolean {
-  return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true;
-}
-
 /**
  * Writes the audit log line (ECS `event.*` fields) on the request's logger,
  * which already binds `http.request.id`; the row goes through the write queue.
  */
 export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
-  if (!enabled(log, 'info')) return;
+  if (!levelEnabled(log, 'info')) return;
   log.info(
     {
       'event.kind': 'event',
@@ -68,4 +65,18 @@ export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
     },
     'audit',
   );
+}
+
+/** What a write says of itself in its audit entry; actor, outcome and request facts come from the request. */
+export type WriteAudit = Pick<AuditEntry, 'action' | 'resourceType' | 'resourceId' | 'metadata'>;
+
+/**
+ * Commits a request's rows together with the audit row of the write (one
+ * statement, so neither is stored without the other), then writes the audit
+ * line. Resolves once committed; rejects as the write queue does.
+ */
+export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: FastifyRequest, rows: Rows, audit: WriteAudit): Promise<void> {
+  const entry: AuditEntry = { actor: request.principal!.name, outcome: 'success', ...audit, ...requestFacts(request) };
+  await ctx.queue.enqueue({ ...rows, audit_log: [auditRow(entry)] });
+  logAudit(request.log, entry);
 }

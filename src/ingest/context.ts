@@ -1,4 +1,3 @@
-import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { IngestConfig } from './config.js';
@@ -19,7 +18,6 @@ export interface IngestContext {
   readonly kpis: BusinessKpis;
   readonly keys: ApiKeyStore;
   readonly limiter: RateLimiter;
-  readonly tracer: Tracer;
   /** True from the start of shutdown: readiness fails and writes are refused. */
   readonly state: { closing: boolean };
 }

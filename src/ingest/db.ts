@@ -84,7 +84,7 @@ export function openPg(opts: PgOptions): Database {
   });
   pool.on('error', (err) => opts.onIdleError?.(err));
   const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], name?: string) => {
-    const res = await client.query(name ? { name, text: sql, values: params as unknown[] | undefined } : { text: sql, values: params as unknown[] | undefined });
+    const res = await client.query({ name, text: sql, values: params as unknown[] | undefined });
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   };
   return {

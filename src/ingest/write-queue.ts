@@ -303,5 +303,6 @@ export function insertStatement(rows: Rows): { text: string | undefined; params:
 
 /** Inserts rows into one of the queue's tables with a single statement. */
 export async function insertRows(tx: Queryable, table: TableName, rows: unknown[][]): Promise<void> {
-  await tx.query(insertSql(table, 1), [rowsParam(rows)], `ingest_insert_${table}`);
+  const { text, params, name } = insertStatement({ [table]: rows });
+  if (text) await tx.query(text, params, name);
 }

@@ -128,7 +128,8 @@ export async function decodeBody(body: Buffer, contentEncoding: string | undefin
   }
 }
 
-const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+/** A header's value when it was sent once. */
+export const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 
 /**
  * The DSN public key as Sentry SDKs present it: `X-Sentry-Auth: Sentry

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { fingerprint } from '../fingerprint.js';
 import { ErrorReply, oneOrMany, text, timestamp } from '../http/schemas.js';
@@ -71,17 +71,8 @@ export function registerErrorRoutes(app: IngestApp, ctx: IngestContext): void {
       const actor = request.principal!.name;
       const now = new Date().toISOString();
       const rows = request.body.map((e) => errorRow(e, actor, now));
-      const entry = {
-        actor,
-        action: 'errors.report',
-        resourceType: 'error_events',
-        outcome: 'success' as const,
-        ...requestFacts(request),
-        metadata: { count: rows.length },
-      };
-      await ctx.queue.enqueue({ error_events: rows, audit_log: [auditRow(entry)] });
+      await commitAudited(ctx, request, { error_events: rows }, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length } });
       ctx.metrics.errorsIngested.inc(rows.length);
-      logAudit(request.log, entry);
       return { success: true as const, accepted: rows.length, fingerprints: rows.map((r) => r[0] as string), request_id: request.id };
     },
   );

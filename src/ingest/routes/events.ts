@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { ErrorReply, jsonObject, oneOrMany, text, timestamp } from '../http/schemas.js';
 import { QueueRefusedError } from '../write-queue.js';
@@ -70,19 +70,9 @@ export function registerEventRoutes(app: IngestApp, ctx: IngestContext): void {
         e.properties ?? {},
         actor,
       ]);
-      const entry = {
-        actor,
-        action: 'events.ingest',
-        resourceType: 'events',
-        outcome: 'success' as const,
-        ...requestFacts(request),
-        metadata: { count: events.length },
-      };
-      // The audit row commits in the same transaction as the events.
-      await ctx.queue.enqueue({ events: rows, audit_log: [auditRow(entry)] });
+      await commitAudited(ctx, request, { events: rows }, { action: 'events.ingest', resourceType: 'events', metadata: { count: events.length } });
       ctx.metrics.eventsIngested.inc(events.length);
       ctx.metrics.batchSize.observe(events.length);
-      logAudit(request.log, entry);
       return { success: true as const, accepted: events.length, request_id: request.id };
     },
   );

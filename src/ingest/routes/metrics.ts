@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { ErrorReply, jsonObject, oneOrMany, text } from '../http/schemas.js';
 import { metricNameProblems } from '../telemetry/custom-metrics.js';
@@ -52,18 +52,13 @@ export function registerMetricRoutes(app: IngestApp, ctx: IngestContext): void {
       // Guards first, storage second, exposure last: a refused or unstored sample changes nothing.
       ctx.customMetrics.check(samples);
       const names = [...new Set(samples.map((s) => s.name))];
-      const entry = {
-        actor: request.principal!.name,
+      await commitAudited(ctx, request, {}, {
         action: 'metrics.record',
         resourceType: 'custom_metric',
         resourceId: names.length === 1 ? names[0]! : null,
-        outcome: 'success' as const,
-        ...requestFacts(request),
         metadata: { count: samples.length, names: names.slice(0, 20) },
-      };
-      await ctx.queue.enqueue({ audit_log: [auditRow(entry)] });
+      });
       ctx.customMetrics.record(samples);
-      logAudit(request.log, entry);
       return { success: true as const, message: 'Metric recorded successfully', recorded: samples.length, metric_names: names, timestamp: new Date().toISOString() };
     },
   );
@@ -77,21 +72,13 @@ export function registerMetricRoutes(app: IngestApp, ctx: IngestContext): void {
       const names = [...new Set(items.map((m) => m.metric_name))];
       ctx.kpis.check(names);
       const actor = request.principal!.name;
-      const entry = {
-        actor,
-        action: 'business_metrics.record',
-        resourceType: 'business_metric',
-        resourceId: names.length === 1 ? names[0]! : null,
-        outcome: 'success' as const,
-        ...requestFacts(request),
-        metadata: { count: items.length },
-      };
-      await ctx.queue.enqueue({
-        business_metrics: items.map((m) => [m.metric_name, m.value, m.target ?? null, m.dimension ?? null, m.metadata ?? {}, actor]),
-        audit_log: [auditRow(entry)],
-      });
+      await commitAudited(
+        ctx,
+        request,
+        { business_metrics: items.map((m) => [m.metric_name, m.value, m.target ?? null, m.dimension ?? null, m.metadata ?? {}, actor]) },
+        { action: 'business_metrics.record', resourceType: 'business_metric', resourceId: names.length === 1 ? names[0]! : null, metadata: { count: items.length } },
+      );
       for (const m of items) ctx.kpis.set(m.metric_name, m.value, m.target);
-      logAudit(request.log, entry);
       return { success: true as const, message: 'Business metric recorded successfully', recorded: items.length, metric_names: names, timestamp: new Date().toISOString() };
     },
   );

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { customFingerprint, fingerprint } from '../fingerprint.js';
 import { authorize } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { ErrorReply } from '../http/schemas.js';
-import { decodeBody, dsnPublicKey, itemJson, parseEnvelope, sentryKey, type Envelope } from '../http/sentry-envelope.js';
+import { decodeBody, dsnPublicKey, headerValue, itemJson, parseEnvelope, sentryKey, type Envelope } from '../http/sentry-envelope.js';
 import { QueueRefusedError } from '../write-queue.js';
 
 // Sentry events come in many shapes across SDKs and versions: a field of an
@@ -62,11 +62,14 @@ const ITEM_TYPES = new Set([
 const MAX_FRAMES = 50;
 const MAX_TAGS = 100;
 const LEVELS: Record<string, string> = { fatal: 'fatal', critical: 'fatal', error: 'error', warning: 'warning', warn: 'warning', info: 'info', log: 'info', debug: 'debug' };
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** A string PostgreSQL text and jsonb accept (no NUL, no lone surrogate), at most `max` characters: SDK data is trimmed, not refused. */
+/**
+ * A string PostgreSQL text and jsonb accept, at most `max` characters: SDK
+ * data is trimmed, not refused. NUL becomes U+FFFD here; a lone surrogate
+ * becomes U+FFFD in the write queue, for every table.
+ */
 function clean(s: string, max: number): string {
-  return s.replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd').slice(0, max);
+  return s.replaceAll('\u0000', '\ufffd').slice(0, max);
 }
 
 /** Sentry's event id (32 hex digits, or a UUID with dashes) as a uuid; anything else is not an id. */
@@ -162,7 +165,6 @@ export function sentryRow(e: SentryEvent, actor: string, received: Date): unknow
   ];
 }
 
-const header = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 const rawBody = (body: unknown) => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
 
 /**
@@ -180,17 +182,8 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
     const received = new Date();
     const rows = events.map((e) => sentryRow(e, actor, received));
     if (rows.length > 0) {
-      const entry = {
-        actor,
-        action: 'errors.report',
-        resourceType: 'error_events',
-        outcome: 'success' as const,
-        ...requestFacts(request),
-        metadata: { count: rows.length, source: 'sentry' },
-      };
-      await ctx.queue.enqueue({ error_events: rows, audit_log: [auditRow(entry)] });
+      await commitAudited(ctx, request, { error_events: rows }, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length, source: 'sentry' } });
       ctx.metrics.errorsIngested.inc(rows.length);
-      logAudit(request.log, entry);
     }
     for (const type of items) {
       ctx.metrics.sentryItems.inc({ type: ITEM_TYPES.has(type) ? type : 'other', outcome: type === 'event' ? 'stored' : 'ignored' });
@@ -211,7 +204,7 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
       let parsed: Envelope | undefined;
       let problem: unknown;
       try {
-        parsed = parseEnvelope(await decodeBody(rawBody(request.body), header(request.headers['content-encoding']), ctx.config.bodyLimitBytes));
+        parsed = parseEnvelope(await decodeBody(rawBody(request.body), headerValue(request.headers['content-encoding']), ctx.config.bodyLimitBytes));
       } catch (err) {
         problem = err;
       }
@@ -228,7 +221,7 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
     }
 
     const legacy = async (request: FastifyRequest) => {
-      const body = await decodeBody(rawBody(request.body), header(request.headers['content-encoding']), ctx.config.bodyLimitBytes);
+      const body = await decodeBody(rawBody(request.body), headerValue(request.headers['content-encoding']), ctx.config.bodyLimitBytes);
       let value: unknown;
       try {
         value = JSON.parse(body.toString('utf8'));

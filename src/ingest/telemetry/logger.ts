@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { FastifyBaseLogger } from 'fastify';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 const CREDENTIAL_HEADERS = ['["x-api-key"]', '.authorization', '["x-sentry-auth"]', '.cookie'];
@@ -39,7 +40,6 @@ export function ecsLoggerOptions(opts: { level: string; serviceName: string; ser
 
 /** Buffered destinations, flushed when the process exits however it exits (but by a signal it does not handle). */
 const buffered = new Set<{ flushSync(): void }>();
-let flushOnExit = false;
 
 /**
  * Where the service writes its lines: stdout (or `dest`), buffered. Lines are
@@ -52,9 +52,7 @@ let flushOnExit = false;
 export function logDestination(dest: number | string = 1, flushMs = 1_000): DestinationStream {
   const stream = pino.destination({ dest, sync: true, minLength: 8_192 });
   setInterval(() => stream.flush(), flushMs).unref();
-  buffered.add(stream);
-  if (!flushOnExit) {
-    flushOnExit = true;
+  if (buffered.size === 0) {
     process.once('exit', () => {
       for (const s of buffered) {
         try {
@@ -65,6 +63,7 @@ export function logDestination(dest: number | string = 1, flushMs = 1_000): Dest
       }
     });
   }
+  buffered.add(stream);
   return stream;
 }
 
@@ -81,4 +80,9 @@ export function createLogger(
   destination: DestinationStream = stdoutDestination(),
 ): Logger {
   return pino(ecsLoggerOptions(opts), destination);
+}
+
+/** False when the logger drops lines of `level`, so that callers skip building them. */
+export function levelEnabled(log: FastifyBaseLogger, level: 'debug' | 'info'): boolean {
+  return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true;
 }

@@ -19,7 +19,7 @@ export interface Tracing {
    * sampled (`parentbased_traceidratio`): a caller's `traceparent` decides by
    * its sampled flag, a new trace is sampled with probability `sampleRatio`.
    */
-  startServerSpan(name: string, attributes: Attributes, traceparent: string | undefined): Span | undefined;
+  startServerSpan(name: string, attributes: Attributes, parent: TraceParent | undefined): Span | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -59,8 +59,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   return {
     tracer,
     provider,
-    startServerSpan(name, attributes, traceparent) {
-      const parent = parseTraceparent(traceparent);
+    startServerSpan(name, attributes, parent) {
       const sampled = parent ? parent.sampled : Math.random() < opts.sampleRatio;
       if (!sampled) return undefined;
       return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent ? contextOf(parent) : ROOT_CONTEXT);
@@ -71,25 +70,26 @@ export function createTracing(opts: TracingOptions): Tracing {
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+/** A caller's span, from its W3C `traceparent` header. */
+export interface TraceParent {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sampled: boolean;
+}
+
 /** The remote parent in a W3C `traceparent` header, or undefined when absent or malformed. */
-export function parseTraceparent(header: string | undefined): { traceId: string; spanId: string; sampled: boolean } | undefined {
+export function parseTraceparent(header: string | undefined): TraceParent | undefined {
   if (!header) return undefined;
   const m = TRACEPARENT.exec(header.trim().toLowerCase());
   if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
   return { traceId: m[2]!, spanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1 };
 }
 
-function contextOf(parent: { traceId: string; spanId: string; sampled: boolean }): Context {
+function contextOf(parent: TraceParent): Context {
   return trace.setSpanContext(ROOT_CONTEXT, {
     traceId: parent.traceId,
     spanId: parent.spanId,
     traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
     isRemote: true,
   });
-}
-
-/** The context a server span starts in: the caller's trace when it sent one. */
-export function parentContext(header: string | undefined): Context {
-  const parent = parseTraceparent(header);
-  return parent ? contextOf(parent) : ROOT_CONTEXT;
 }
