@@ -1,5 +1,5 @@
 import { ConfigError, type Environment } from '../config/index.js';
-import { suggestName } from './overrides.js';
+import { dropIssues } from './references.js';
 
 /**
  * Stable uids of the dashboards the stack ships. Alerts name their dashboard
@@ -70,14 +70,7 @@ export function grafanaBaseUrl(env: Environment): string {
  * silence, with the closest uid suggested.
  */
 export function keptDashboards<T extends { readonly uid: string }>(env: Environment, shipped: readonly T[]): T[] {
-  const uids = shipped.map((d) => d.uid);
-  const issues = env.dashboards.drop
-    .map((uid, i) => ({ uid, i }))
-    .filter(({ uid }) => !uids.includes(uid))
-    .map(({ uid, i }) => {
-      const near = suggestName(uid, uids);
-      return { path: `dashboards.drop[${i}]`, message: `names no shipped dashboard${near ? `; did you mean "${near}"?` : ''}`, found: uid };
-    });
+  const issues = dropIssues(env.dashboards.drop, shipped.map((d) => d.uid));
   if (issues.length > 0) throw new ConfigError(`environment "${env.name}"`, issues);
   return shipped.filter((d) => !env.dashboards.drop.includes(d.uid));
 }

@@ -23,6 +23,19 @@ export const Duration = z
 export const CpuQuantity = z.string().regex(CPU, 'must be a CPU quantity such as "250m" or "1"');
 export const MemoryQuantity = z.string().regex(MEMORY, 'must be a memory quantity such as "512Mi" or "2Gi"');
 
+/**
+ * Fields that hold or point at a credential. Whatever a file writes there (or
+ * anywhere below) is never printed back, not even in part: an inline
+ * credential is refused without being echoed. Clones (`.describe()`) inherit
+ * the mark.
+ */
+export const secretFields = z.registry<{ readonly secret: true }>();
+
+/** Whether a schema is marked as holding a credential. */
+export function isSecretField(schema: z.core.$ZodType): boolean {
+  return secretFields.get(schema)?.secret === true;
+}
+
 /** A key of a Kubernetes Secret in the environment's namespace. Credentials never appear inline. */
 export const SecretRef = z.strictObject(
   {
@@ -38,7 +51,7 @@ export const SecretRef = z.strictObject(
         ? 'must be a reference to a Kubernetes Secret ({ secretName, key }); credentials are never written inline'
         : undefined,
   },
-);
+).register(secretFields, { secret: true });
 export type SecretRef = z.output<typeof SecretRef>;
 
 export const ResourceList = z.strictObject({
