@@ -62,9 +62,22 @@ export function environmentDatasources(env: Environment): Set<DatasourceKind> {
 }
 
 
-/** Builds the definitions whose datasources exist in the context, each into its folder. */
-export function buildDashboards(definitions: readonly DashboardDefinition[], ctx: DashboardContext): DashboardFile[] {
-  return definitions.filter((def) => def.requires.every((k) => ctx.datasources.has(k))).map((def) => compileDashboard(def.build(ctx), def.folder));
+/**
+ * Builds the definitions whose datasources exist in the context, each into its
+ * folder: its own, else the one `folderOf` gives (a team's), else "Developers".
+ */
+export function buildDashboards(
+  definitions: readonly DashboardDefinition[],
+  ctx: DashboardContext,
+  folderOf: (def: DashboardDefinition) => string | undefined = () => undefined,
+): DashboardFile[] {
+  return definitions
+    .filter((def) => def.requires.every((k) => ctx.datasources.has(k)))
+    .map((def) => {
+      const file = compileDashboard(def.build(ctx), def.folder ?? folderOf(def) ?? DASHBOARD_FOLDERS.developers);
+      if (file.uid !== def.uid) throw new Error(`dashboard ${def.uid}: its builder sets uid "${file.uid}"; the two must be the same`);
+      return file;
+    });
 }
 
 /** The dashboards the stack ships for an environment. */

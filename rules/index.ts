@@ -1,4 +1,4 @@
-import { DASHBOARD_UIDS, applyOverrides, compileRuleFile, type Environment, grafanaBaseUrl, type RuleGroup } from '../src/authoring/index.js';
+import { type AreaDashboard, compileRuleAreas, DASHBOARD_UIDS, defineRules, type Environment, type RuleArea, ruleAreaGroups, type RuleGroup } from '../src/authoring/index.js';
 import { alertmanagerRules } from './alertmanager.js';
 import { applicationRules } from './application.js';
 import { elasticsearchRules } from './elasticsearch.js';
@@ -35,24 +35,18 @@ export function stackRuleGroups(env: Environment): Record<string, RuleGroup[]> {
 
 /** The rule groups of every area with the environment's `alerting.overrides` applied (a misspelt name is a ConfigError). */
 export function environmentRuleGroups(env: Environment): Record<string, RuleGroup[]> {
-  return applyOverrides(stackRuleGroups(env), env.alerting.overrides, `environment "${env.name}"`);
+  return ruleAreaGroups(env, STACK_RULE_AREAS);
 }
 
 /** The rule files the stack ships, by file name, as mounted into Prometheus. */
 export function stackRuleFiles(env: Environment): Record<string, string> {
-  const dashboardBaseUrl = grafanaBaseUrl(env);
-  return Object.fromEntries(
-    Object.entries(environmentRuleGroups(env)).map(([file, groups]) => [
-      file,
-      compileRuleFile(groups, { dashboardBaseUrl, defaultDashboard: AREA_DASHBOARDS[file] }),
-    ]),
-  );
+  return compileRuleAreas(env, STACK_RULE_AREAS);
 }
 
 const D = DASHBOARD_UIDS;
 
 /** The dashboard that explains the alerts of each area (alerts may name their own). */
-export const AREA_DASHBOARDS: Readonly<Record<string, string | ((alert: string) => string | undefined)>> = {
+export const AREA_DASHBOARDS: Readonly<Record<string, AreaDashboard>> = {
   'stack.yaml': (alert) => (alert === 'Watchdog' ? undefined : D.stackHealth),
   'prometheus.yaml': D.stackHealth,
   'alertmanager.yaml': D.alerts,
@@ -72,3 +66,9 @@ export const AREA_DASHBOARDS: Readonly<Record<string, string | ((alert: string) 
   },
   'slos.yaml': D.slos,
 };
+
+/** The areas the stack ships, as rule areas: what a project's own areas stand next to. */
+export const STACK_RULE_AREAS: readonly RuleArea[] = Object.entries(RULE_AREAS).map(([file, rules]) => {
+  const dashboard = AREA_DASHBOARDS[file];
+  return defineRules({ name: file.replace(/\.yaml$/, ''), rules, ...(dashboard !== undefined ? { dashboard } : {}) });
+});

@@ -4,4 +4,4 @@
  */
 import { run } from './cli/main.js';
 
-process.exitCode = run(['synth', '--all', '--out', process.env.CDK8S_OUTDIR ?? 'dist']);
+process.exitCode = await run(['synth', '--all', '--out', process.env.CDK8S_OUTDIR ?? 'dist']);

@@ -1,27 +1,35 @@
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Environment, environmentJsonSchema, loadEnvironmentFile } from '../config/index.js';
-import { synthesizeEnvironment } from './synthesize.js';
+import { ConfigError, type Environment, environmentJsonSchema } from '../config/index.js';
 import { writeEnvironments } from './write.js';
-import { stackRuleFiles } from '../../rules/index.js';
-import { stackDashboards } from '../../dashboards/index.js';
-import { checkSynthesized } from './check.js';
+import { loadEnvironments } from './load-environments.js';
+import { initCommand } from './init.js';
+import { ContentError, contentReferences, environmentFiles, loadProjectContent, ProjectError, type ProjectContent, projectLayout, synth, testRuleAreas, withStackContent } from '../project/index.js';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
 
 const USAGE = `usage: obstack <command> [options]
 
 commands:
-  synth    synthesize environments into <out>/<env>/
-           --env NAME          one environment from --environments (repeatable)
-           --env-file FILE     an environment file anywhere (repeatable)
-           --all               every environment in --environments (the default)
-           --environments DIR  default: examples/environments
+  synth    synthesize environments into <out>/<env>/, with the project's own
+           rules, dashboards and metric catalog entries, checked in process
+           --env NAME          one environment of the project (repeatable)
+           -f, --file FILE     an environment file anywhere (repeatable)
+           --all               every environment of the project (the default)
+           --project DIR       the project's folder (default: the current folder)
+           --environments DIR  its environments folder (default: package.json
+                               "obstack.environments", else environments/)
            --out DIR           default: dist
-  schema   print (or --out FILE) the JSON Schema of an environment file
   check    synthesize in memory and run every check, with the real tools
-           (same environment options as synth)
+           (same options as synth)
+  test     run the promtool cases written next to the project's alerts
+           (same project options; --shipped adds the stack's own alerts)
+  init DIR create a repository of your own that builds on obstack
+           --name NAME         the project's name (default: the folder's name)
+           --obstack SPEC      how its package.json depends on obstack
+                               (default: the tarball or version installed here)
+  schema   print (or --out FILE) the JSON Schema of an environment file
 ${RULES_USAGE}${DASHBOARDS_USAGE}`;
 
 /** An error the user caused: printed as a block, exit 1, no stack trace. */
@@ -29,35 +37,33 @@ class UsageError extends Error {
   readonly code = 'E_USAGE';
 }
 
-function environmentFiles(values: { env?: string[]; 'env-file'?: string[]; environments?: string }): string[] {
-  const dir = values.environments ?? 'examples/environments';
-  const files = [...(values['env-file'] ?? [])];
-  for (const name of values.env ?? []) files.push(join(dir, `${name}.yaml`));
-  if (files.length > 0) return files;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    throw new UsageError(`environments folder "${dir}" cannot be read`);
-  }
-  const all = entries.filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
-  if (all.length === 0) throw new UsageError(`no environment files (*.yaml) in "${dir}"`);
-  return all.map((f) => join(dir, f));
+const ENV_OPTIONS = {
+  env: { type: 'string', multiple: true },
+  file: { type: 'string', short: 'f', multiple: true },
+  // Node 20 itself takes --env-file anywhere on its command line, so this spelling reaches the command only on newer Node.
+  'env-file': { type: 'string', multiple: true },
+  all: { type: 'boolean' },
+  project: { type: 'string' },
+  environments: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type EnvValues = { env?: string[]; file?: string[]; 'env-file'?: string[]; project?: string; environments?: string };
+
+/** The project (its layout and content, loaded once) and the environment files a command names. */
+async function openProject(values: EnvValues): Promise<{ own: ProjectContent; content: ProjectContent; files: string[] }> {
+  const layout = projectLayout(values.project ?? '.');
+  const withEnvironments = values.environments ? { ...layout, environments: relative(layout.root, resolve(values.environments)) } : layout;
+  const explicit = [...(values.file ?? []), ...(values['env-file'] ?? [])];
+  const files = explicit.length > 0 && !values.env ? explicit : [...explicit, ...environmentFiles(withEnvironments, values.env ?? [])];
+  const own = await loadProjectContent(layout);
+  return { own, content: withStackContent(own), files };
 }
 
 /** Loads every file before anything else happens, so that one bad file refuses the whole run. */
-function loadAll(files: readonly string[]): Environment[] {
-  const envs: Environment[] = [];
-  const errors: ConfigError[] = [];
-  for (const f of files) {
-    try {
-      envs.push(loadEnvironmentFile(f));
-    } catch (e) {
-      if (e instanceof ConfigError) errors.push(e);
-      else throw e;
-    }
-  }
-  if (errors.length > 0) throw new AggregateConfigError(errors);
+function loadAll(files: readonly string[], content: ProjectContent): Environment[] {
+  const envs = loadEnvironments(files, (env) => contentReferences(env, content));
   const seen = new Set<string>();
   for (const e of envs) {
     if (seen.has(e.name)) throw new UsageError(`two environment files are both named "${e.name}"`);
@@ -66,56 +72,62 @@ function loadAll(files: readonly string[]): Environment[] {
   return envs;
 }
 
-class AggregateConfigError extends Error {
-  readonly code = 'E_CONFIG';
-  constructor(readonly errors: readonly ConfigError[]) {
-    super(errors.map((e) => e.message).join('\n\n'));
-  }
-}
-
-const ENV_OPTIONS = {
-  env: { type: 'string', multiple: true },
-  'env-file': { type: 'string', multiple: true },
-  all: { type: 'boolean' },
-  environments: { type: 'string' },
-  out: { type: 'string' },
-} as const;
-
-function synth(args: string[]): number {
+async function synthCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: ENV_OPTIONS, strict: true });
-  const envs = loadAll(environmentFiles(values));
-  const outputs = new Map<string, ReadonlyMap<string, string>>();
-  let failed = false;
-  for (const env of envs) {
-    const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env), dashboards: stackDashboards(env) });
-    const findings = checkSynthesized(result, { tools: false });
-    if (findings.length > 0) {
-      failed = true;
-      process.stderr.write(`${env.name}: ${findings.length} finding(s) in the synthesized output:\n${findings.map((f) => `  ${f}`).join('\n')}\n`);
+  if (values.help) return help('synth');
+  const { own, content, files } = await openProject(values);
+  const envs = loadAll(files, content);
+  const report = synth({ environments: envs, content: own, tools: false });
+  if (!report.ok) {
+    for (const e of report.environments) {
+      if (e.findings.length === 0) continue;
+      process.stderr.write(`${e.result.environment.name}: ${e.findings.length} finding(s) in the synthesized output:\n${e.findings.map((f) => `  ${f}`).join('\n')}\n`);
     }
-    outputs.set(env.name, result.files);
-  }
-  if (failed) {
     process.stderr.write('synth refused: nothing was written\n');
     return 1;
   }
-  const written = writeEnvironments(values.out ?? 'dist', outputs);
-  for (const w of written) process.stdout.write(`wrote ${w}\n`);
+  const written = writeEnvironments(values.out ?? 'dist', new Map(report.environments.map((e) => [e.result.environment.name, e.result.files])));
+  for (const w of written) process.stdout.write(`wrote ${relative(process.cwd(), w) || w}\n`);
   return 0;
 }
 
-function check(args: string[]): number {
+async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: ENV_OPTIONS, strict: true });
-  const envs = loadAll(environmentFiles(values));
-  let total = 0;
-  for (const env of envs) {
-    const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env), dashboards: stackDashboards(env) });
-    const findings = checkSynthesized(result, { tools: true });
-    total += findings.length;
-    process.stdout.write(`${env.name}: ${findings.length === 0 ? 'ok' : `${findings.length} finding(s)`}\n`);
-    for (const f of findings) process.stdout.write(`  ${f}\n`);
+  if (values.help) return help('check');
+  const { own, content, files } = await openProject(values);
+  const envs = loadAll(files, content);
+  const report = synth({ environments: envs, content: own, tools: true });
+  for (const e of report.environments) {
+    process.stdout.write(`${e.result.environment.name}: ${e.findings.length === 0 ? 'ok' : `${e.findings.length} finding(s)`}\n`);
+    for (const f of e.findings) process.stdout.write(`  ${f}\n`);
   }
-  return total === 0 ? 0 : 1;
+  return report.ok ? 0 : 1;
+}
+
+async function testCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...ENV_OPTIONS, shipped: { type: 'boolean' } }, strict: true });
+  if (values.help) return help('test');
+  const { own, content, files } = await openProject(values);
+  const [env] = loadAll(files.slice(0, 1), content);
+  if (!env) throw new UsageError('no environment to test the rules in');
+  const areas = values.shipped || own.ruleAreas.length === 0 ? content.ruleAreas : own.ruleAreas;
+  const report = testRuleAreas(env, areas);
+  process.stdout.write(`${report.cases} promtool case(s) over ${areas.length} rule area(s) in environment ${env.name}: ${report.ok ? 'passed' : 'FAILED'}\n`);
+  if (!report.ok) process.stdout.write(`${report.output.trim()}\n`);
+  for (const m of report.missing) process.stdout.write(`  missing: ${m}\n`);
+  return report.ok && report.missing.length === 0 ? 0 : 1;
+}
+
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  synth: USAGE.slice(USAGE.indexOf('  synth'), USAGE.indexOf('  check ')),
+  check: USAGE.slice(USAGE.indexOf('  check '), USAGE.indexOf('  test ')),
+  test: USAGE.slice(USAGE.indexOf('  test '), USAGE.indexOf('  init ')),
+  init: USAGE.slice(USAGE.indexOf('  init '), USAGE.indexOf('  schema ')),
+};
+
+function help(command: string): number {
+  process.stdout.write(`usage: obstack ${command} [options]\n\n${COMMAND_HELP[command] ?? ''}`);
+  return 0;
 }
 
 function schema(args: string[]): number {
@@ -131,15 +143,20 @@ function schema(args: string[]): number {
   return 0;
 }
 
-export function run(argv: string[]): number {
+/** Runs one obstack command; resolves to the exit code. Errors a user can cause are printed as a block, never as a stack trace. */
+export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'synth':
-        return synth(rest);
+        return await synthCommand(rest);
       case 'check':
         if (rest[0] === 'dashboards') return checkDashboardFiles(rest.slice(1));
-        return rest[0] === 'rules' ? checkRules(rest.slice(1)) : check(rest);
+        return rest[0] === 'rules' ? checkRules(rest.slice(1)) : await checkCommand(rest);
+      case 'test':
+        return await testCommand(rest);
+      case 'init':
+        return initCommand(rest);
       case 'import-rules':
         return importRules(rest);
       case 'schema':
@@ -154,7 +171,7 @@ export function run(argv: string[]): number {
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof AggregateConfigError || e instanceof UsageError) {
+    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || (e instanceof Error && ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT'].includes(String((e as { code?: unknown }).code)))) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }
@@ -167,5 +184,7 @@ export function run(argv: string[]): number {
 }
 
 if (basename(process.argv[1] ?? '') === 'main.ts' || basename(process.argv[1] ?? '') === 'main.js') {
-  process.exitCode = run(process.argv.slice(2));
+  void run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,14 +1,6 @@
-/** What kind of series a metric is; histograms and summaries stand for their `_bucket`, `_sum` and `_count` series. */
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'info' | 'untyped';
+import type { MetricSource, MetricType } from '../authoring/metrics.js';
 
-/** The metrics one producer exposes, by name. */
-export interface MetricSource {
-  /** Who produces them: a component of the stack, an exporter, a service. */
-  readonly source: string;
-  /** Where the names come from (exporter and version, or the convention). */
-  readonly reference: string;
-  readonly metrics: Readonly<Record<string, MetricType>>;
-}
+export type { MetricSource, MetricType };
 
 export interface CatalogEntry {
   readonly type: MetricType;
@@ -372,6 +364,9 @@ export const APPLICATION_CONVENTIONS: MetricSource = {
 };
 // ─── END OF COORDINATED NAMES ─────────────────────────────────────────────────
 
+/** Every source of the stack's catalog, in the order a name is first taken from. */
+export const STACK_METRIC_SOURCES: readonly MetricSource[] = [PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...LOGS_AND_TRACES_SOURCES, INGEST_SOURCE, APPLICATION_CONVENTIONS];
+
 /** Builds a catalog from sources; a histogram or summary adds its `_bucket`/`_sum`/`_count` series. */
 export function buildCatalog(sources: readonly MetricSource[]): MetricCatalog {
   const out = new Map<string, CatalogEntry>();
@@ -394,5 +389,5 @@ export function buildCatalog(sources: readonly MetricSource[]): MetricCatalog {
 
 /** What the stack's rules may read: its components, the coming logs/traces components, the ingest service and the applications. */
 export function stackMetricCatalog(): MetricCatalog {
-  return buildCatalog([PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...LOGS_AND_TRACES_SOURCES, INGEST_SOURCE, APPLICATION_CONVENTIONS]);
+  return buildCatalog(STACK_METRIC_SOURCES);
 }
