@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import type { Environment } from '../config/index.js';
 import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
+import { applyPatches } from '../constructs/common/patches.js';
 
 /** What one environment synthesizes to: files by path relative to dist/<env>/, and the objects themselves. */
 export interface SynthesizedEnvironment {
@@ -40,7 +41,8 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
     ...(opts.ruleFiles ? { ruleFiles: opts.ruleFiles } : {}),
     ...(opts.dashboards ? { dashboards: opts.dashboards } : {}),
   });
-  const objects = stack.toJson() as KubernetesObject[];
+  // The environment's patches change the generated objects before they are grouped into files and checked.
+  const objects = applyPatches(stack.toJson() as KubernetesObject[], environment.patches, { source: environment.name });
 
   const byFile = new Map<string, KubernetesObject[]>();
   for (const obj of objects) {

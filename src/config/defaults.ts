@@ -135,4 +135,5 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
     overrides: {},
   },
   dashboards: { drop: [] },
+  patches: [],
 };

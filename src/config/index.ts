@@ -5,3 +5,4 @@ export * from './defaults.js';
 export * from './merge.js';
 export * from './json-schema.js';
 export * from './versions.js';
+export * from './patches.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlertOverrides } from './rule-overrides.js';
 import { BYTE_SIZE, DnsLabel, Duration, EMAIL, HOSTNAME, Image, Ingress, Resources, SecretRef, Storage } from './primitives.js';
 import { IngestConfig } from './ingest.js';
+import { ObjectPatches } from './patches.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
 export * from './primitives.js';
@@ -177,6 +178,7 @@ export const EnvironmentConfig = z
         drop: z.array(z.string().min(1)).default([]).describe('uids of shipped dashboards this environment does not provision'),
       })
       .default({ drop: [] }),
+    patches: ObjectPatches.default([]),
   })
   .superRefine((env, ctx) => {
     refineLogsAndTraces(env, ctx);
