@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, humanNumber, percent, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, runbooks, silentWhen } from './common.js';
 
 /**
@@ -12,6 +12,10 @@ const S = 'job="kubernetes-pods",namespace="chat",service="chat-api",pod="chat-a
 const SL = { namespace: 'chat', service: 'chat-api' };
 const PER_SERVICE = 'sum by (namespace, service)';
 const BY_SERVICE_LE = 'sum by (namespace, service, le)';
+/** A factor in words: 2 → "twice", 3 → "3 times". */
+const times = (factor: number) => (factor === 2 ? 'twice' : `${humanNumber(factor)} times`);
+/** A share in words: 0.5 → "half", 0.25 → "25%". */
+const share = (ratio: number) => (ratio === 0.5 ? 'half' : percent(ratio));
 
 export function applicationRules(env: Environment): RuleGroup[] {
   const runbook = runbooks(env);
@@ -35,7 +39,8 @@ export function applicationRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: '{{ $labels.service }} fails {{ $value | humanizePercentage }} of its requests',
-          description: 'More than 5% of the HTTP requests to {{ $labels.namespace }}/{{ $labels.service }} have failed with a 5xx for 10 minutes.',
+          description: ({ threshold, for: f }) =>
+            `More than ${percent(threshold)} of the HTTP requests to {{ $labels.namespace }}/{{ $labels.service }} have failed with a 5xx for ${humanDuration(f)}.`,
           runbook: runbook('HighErrorRate'),
           tests: [
             firesWhen('a tenth of the requests fail', { ...counter('http_requests_total', ',status="5xx"', 1), ...counter('http_requests_total', ',status="2xx"', 9) }, '20m', SL),
@@ -50,7 +55,8 @@ export function applicationRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: '{{ $labels.service }} answers slowly (p95 {{ humanizeDuration $value }})',
-          description: 'The 95th percentile of the request duration of {{ $labels.namespace }}/{{ $labels.service }} has been above 2 s for 5 minutes.',
+          description: ({ threshold, for: f }) =>
+            `The 95th percentile of the request duration of {{ $labels.namespace }}/{{ $labels.service }} has been above ${humanDuration(threshold)} for ${humanDuration(f)}.`,
           runbook: runbook('HighLatencyP95'),
           tests: [
             firesWhen('most requests take seconds', histogram('http_request_duration_seconds', 0), '15m', SL),
@@ -65,8 +71,9 @@ export function applicationRules(env: Environment): RuleGroup[] {
           for: '10m',
           severity: 'P3',
           service,
-          summary: '{{ $labels.service }} is twice as slow as a week ago',
-          description: 'The 95th percentile latency of {{ $labels.namespace }}/{{ $labels.service }} is more than twice what it was at the same time a week ago.',
+          summary: ({ threshold }) => `{{ $labels.service }} is ${times(threshold)} as slow as a week ago`,
+          description: ({ threshold, for: f }) =>
+            `The 95th percentile latency of {{ $labels.namespace }}/{{ $labels.service }} has been more than ${times(threshold)} what it was at the same time a week ago for ${humanDuration(f)}.`,
           runbook: runbook('LatencyDoubled'),
           tests: [
             firesWhen(
@@ -99,8 +106,9 @@ export function applicationRules(env: Environment): RuleGroup[] {
           for: '15m',
           severity: 'P3',
           service,
-          summary: '{{ $labels.service }} spends 50% over its daily AI budget',
-          description: '{{ $labels.namespace }}/{{ $labels.service }} spent {{ printf "%.2f" $value }} dollars on AI/LLM calls in the last 24 hours, 50% over its daily budget.',
+          summary: ({ threshold }) => `{{ $labels.service }} spends more than ${percent(threshold)} over its daily AI budget`,
+          description: ({ threshold }) =>
+            `{{ $labels.namespace }}/{{ $labels.service }} spent {{ printf "%.2f" $value }} dollars on AI/LLM calls in the last 24 hours, more than ${percent(threshold)} over its daily budget.`,
           runbook: runbook('AICostOverBudget'),
           tests: [
             firesWhen(
@@ -164,7 +172,7 @@ export function applicationRules(env: Environment): RuleGroup[] {
           severity: 'P1',
           service,
           summary: 'The AI service of {{ $labels.service }} is down',
-          description: 'Every AI request of {{ $labels.namespace }}/{{ $labels.service }} has failed for 2 minutes.',
+          description: ({ for: f }) => `Every AI request of {{ $labels.namespace }}/{{ $labels.service }} has failed for ${humanDuration(f)}.`,
           runbook: runbook('AIServiceDown'),
           tests: [
             firesWhen('every AI request fails', { ...counter('ai_requests_total', ',provider="ollama",status="error"', 10, 15), ...counter('ai_requests_total', ',provider="ollama",status="success"', 0, 15) }, '10m', SL),
@@ -204,7 +212,8 @@ export function applicationRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: '{{ $value | humanizePercentage }} of the WebSocket connections to {{ $labels.service }} fail',
-          description: 'More than 10% of the WebSocket connection attempts to {{ $labels.namespace }}/{{ $labels.service }} have failed for 5 minutes.',
+          description: ({ threshold, for: f }) =>
+            `More than ${percent(threshold)} of the WebSocket connection attempts to {{ $labels.namespace }}/{{ $labels.service }} have failed for ${humanDuration(f)}.`,
           runbook: runbook('WebSocketConnectionFailures'),
           tests: [
             firesWhen('a fifth of the connections fail', { ...counter('websocket_connection_failures_total', '', 2), ...counter('websocket_connection_attempts_total', '', 10) }, '15m', SL),
@@ -223,7 +232,8 @@ export function applicationRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'The cache hit rate of {{ $labels.service }} collapsed',
-          description: 'The cache of {{ $labels.namespace }}/{{ $labels.service }} hits {{ $value | humanizePercentage }} of the time, less than half of its hit rate a day ago; the backends take the load.',
+          description: ({ threshold }) =>
+            `The cache of {{ $labels.namespace }}/{{ $labels.service }} hits {{ $value | humanizePercentage }} of the time, less than ${share(threshold)} of its hit rate a day ago; the backends take the load.`,
           runbook: runbook('CacheHitRateCollapse'),
           tests: [
             firesWhen(

@@ -1,5 +1,5 @@
 import type { AlertRule, AlertTest, Duration, Environment, ExpectedLabels, Severity } from '../src/authoring/index.js';
-import { alert } from '../src/authoring/index.js';
+import { alert, humanDuration } from '../src/authoring/index.js';
 
 /** The runbook link of an alert: the environment's runbook base plus `#<alert name in lower case>`. */
 export function runbooks(env: Environment): (alertName: string) => string {
@@ -40,7 +40,7 @@ export function jobDown(
     severity: def.severity,
     service: def.service,
     summary: `${def.what} {{ $labels.instance }} cannot be scraped`,
-    description: `Prometheus has failed to scrape {{ $labels.instance }} (job ${def.job}) for ${def.for ?? '5m'}: it is down or unreachable, and its alerts cannot fire.`,
+    description: ({ for: f }) => `Prometheus has failed to scrape {{ $labels.instance }} (job ${def.job}) for ${humanDuration(f)}: it is down or unreachable, and its alerts cannot fire.`,
     runbook: runbook(def.alert),
     tests: [
       firesWhen('the target fails every scrape', { [`up{job="${def.job}",instance="${instance}"}`]: '0x20' }, '10m', { job: def.job, instance }),

@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, humanNumber, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
 
 const E = 'job="elasticsearch",instance="es-exporter:9114",cluster="logs"';
@@ -53,7 +53,7 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Elasticsearch cluster {{ $labels.cluster }} is yellow',
-          description: 'Some replica shards have been unassigned for 30 minutes: one more node lost would lose data.',
+          description: ({ for: f }) => `Some replica shards have been unassigned for ${humanDuration(f)}: one more node lost would lose data.`,
           runbook: runbook('ElasticsearchClusterYellow'),
           tests: [
             firesWhen('the cluster stays yellow', { [`elasticsearch_cluster_health_status{${E},color="yellow"}`]: '1x40' }, '35m', { ...EL, color: 'yellow' }),
@@ -67,7 +67,7 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Elasticsearch cluster {{ $labels.cluster }} has unassigned shards',
-          description: '{{ $value }} shards have been unassigned for 30 minutes.',
+          description: ({ for: f }) => `{{ $value }} shards have been unassigned for ${humanDuration(f)}.`,
           runbook: runbook('ElasticsearchUnassignedShards'),
           tests: [
             firesWhen('shards stay unassigned', { [`elasticsearch_cluster_health_unassigned_shards{${E}}`]: '2x40' }, '35m', EL),
@@ -82,7 +82,8 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Elasticsearch node {{ $labels.name }} passed the low disk watermark',
-          description: '{{ printf "%.0f" $value }}% of the data disk of {{ $labels.name }} is used: past 85% Elasticsearch allocates no new shard to it.',
+          description: ({ threshold }) =>
+            `{{ printf "%.0f" $value }}% of the data disk of {{ $labels.name }} is used (more than ${humanNumber(threshold)}%): past the low watermark Elasticsearch allocates no new shard to it.`,
           runbook: runbook('ElasticsearchDiskWatermarkLow'),
           tests: [
             firesWhen('87% of the disk is used', disk(87), '20m', { ...NL, mount: '/data' }),
@@ -97,7 +98,8 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: 'Elasticsearch node {{ $labels.name }} passed the high disk watermark',
-          description: '{{ printf "%.0f" $value }}% of the data disk of {{ $labels.name }} is used: past 90% shards move away, at 95% (flood stage) indices become read-only.',
+          description: ({ threshold }) =>
+            `{{ printf "%.0f" $value }}% of the data disk of {{ $labels.name }} is used (more than ${humanNumber(threshold)}%): past the high watermark shards move away, and at the flood stage (95% by default) indices become read-only.`,
           runbook: runbook('ElasticsearchDiskWatermarkHigh'),
           tests: [
             firesWhen('92% of the disk is used', disk(92), '10m', { ...NL, mount: '/data' }),
@@ -112,7 +114,7 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
           for: '15m',
           severity: 'P3',
           service,
-          summary: 'Elasticsearch node {{ $labels.name }} heap is above 90%',
+          summary: ({ threshold }) => `Elasticsearch node {{ $labels.name }} heap is above ${humanNumber(threshold)}%`,
           description: '{{ printf "%.0f" $value }}% of the JVM heap of {{ $labels.name }} is used; expect long GC pauses and circuit-breaker errors.',
           runbook: runbook('ElasticsearchHeapHigh'),
           tests: [

@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, percent, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
 
 const I = 'job="obstack-ingest",instance="ingest-0:3000"';
@@ -26,7 +26,8 @@ export function ingestRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: 'The ingest service fails {{ $value | humanizePercentage }} of its requests',
-          description: 'More than 5% of the requests to the ingest service have answered 5xx for 10 minutes; applications lose events and metrics.',
+          description: ({ threshold, for: f }) =>
+            `More than ${percent(threshold)} of the requests to the ingest service have answered 5xx for ${humanDuration(f)}; applications lose events and metrics.`,
           runbook: runbook('IngestHighErrorRate'),
           tests: [
             firesWhen('a tenth of the requests fail', requests(1, 9), '20m', { job: 'obstack-ingest' }),
@@ -72,7 +73,7 @@ export function ingestRules(env: Environment): RuleGroup[] {
           severity: 'P1',
           service,
           summary: 'The ingest service cannot reach PostgreSQL',
-          description: '{{ $labels.instance }} has had no database for 2 minutes: writes are refused with 503.',
+          description: ({ for: f }) => `{{ $labels.instance }} has had no database for ${humanDuration(f)}: writes are refused with 503.`,
           runbook: runbook('IngestDatabaseDown'),
           tests: [
             firesWhen('the database is unreachable', { [`ingest_db_up{${I}}`]: '0x10' }, '5m', IL),

@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, percent, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
 
 const KSM = 'job="kube-state-metrics"';
@@ -24,7 +24,7 @@ export function kubernetesRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Pod {{ $labels.namespace }}/{{ $labels.pod }} is crash looping',
-          description: 'Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.',
+          description: ({ for: f }) => `Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for ${humanDuration(f)}.`,
           runbook: runbook('KubePodCrashLooping'),
           tests: [
             firesWhen('the container waits in CrashLoopBackOff', { [`kube_pod_container_status_waiting_reason{${C},reason="CrashLoopBackOff"}`]: '1x30' }, '25m', {
@@ -41,7 +41,7 @@ export function kubernetesRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Pod {{ $labels.namespace }}/{{ $labels.pod }} is not running',
-          description: '{{ $labels.namespace }}/{{ $labels.pod }} has been Pending, Unknown or Failed for 15 minutes.',
+          description: ({ for: f }) => `{{ $labels.namespace }}/{{ $labels.pod }} has been Pending, Unknown or Failed for ${humanDuration(f)}.`,
           runbook: runbook('KubePodNotReady'),
           tests: [
             firesWhen('the pod stays Pending', { [`kube_pod_status_phase{${POD},phase="Pending"}`]: '1x30', [`kube_pod_status_phase{${POD},phase="Running"}`]: '0x30' }, '25m', {
@@ -58,7 +58,7 @@ export function kubernetesRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Deployment {{ $labels.namespace }}/{{ $labels.deployment }} lacks replicas',
-          description: '{{ $labels.namespace }}/{{ $labels.deployment }} has had fewer available replicas than it wants for 15 minutes.',
+          description: ({ for: f }) => `{{ $labels.namespace }}/{{ $labels.deployment }} has had fewer available replicas than it wants for ${humanDuration(f)}.`,
           runbook: runbook('KubeDeploymentReplicasMismatch'),
           tests: [
             firesWhen(
@@ -81,7 +81,7 @@ export function kubernetesRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} lacks ready replicas',
-          description: '{{ $labels.namespace }}/{{ $labels.statefulset }} has had {{ $value }} ready replicas, not the number it wants, for 15 minutes.',
+          description: ({ for: f }) => `{{ $labels.namespace }}/{{ $labels.statefulset }} has had {{ $value }} ready replicas, not the number it wants, for ${humanDuration(f)}.`,
           runbook: runbook('KubeStatefulSetReplicasMismatch'),
           tests: [
             firesWhen(
@@ -216,7 +216,7 @@ export function kubernetesRules(env: Environment): RuleGroup[] {
           for: '15m',
           severity: 'P3',
           service,
-          summary: 'Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} uses over 90% of its memory limit',
+          summary: ({ threshold }) => `Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} uses over ${percent(threshold)} of its memory limit`,
           description: '{{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit and will be OOM-killed when it reaches it.',
           runbook: runbook('KubeContainerMemoryNearLimit'),
           tests: [

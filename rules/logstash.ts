@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, humanNumber, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
 
 // Metric names of kuskoman/logstash-exporter (see the metric catalog); counters there carry no _total suffix.
@@ -79,7 +79,7 @@ export function logstashRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: 'Logstash pipeline {{ $labels.pipeline }} takes events in but sends none out',
-          description: 'Pipeline {{ $labels.pipeline }} on {{ $labels.instance }} has received events but sent none for 10 minutes.',
+          description: ({ for: f }) => `Pipeline {{ $labels.pipeline }} on {{ $labels.instance }} has received events but sent none for ${humanDuration(f)}.`,
           runbook: runbook('LogstashPipelineStalled'),
           tests: [
             firesWhen('events come in and none go out', { [`logstash_stats_pipeline_events_in{${PL}}`]: '0+100x30', [`logstash_stats_pipeline_events_out{${PL}}`]: '500x30' }, '20m', PLL),
@@ -107,7 +107,7 @@ export function logstashRules(env: Environment): RuleGroup[] {
           for: '15m',
           severity: 'P3',
           service,
-          summary: 'Logstash {{ $labels.instance }} heap is above 90%',
+          summary: ({ threshold }) => `Logstash {{ $labels.instance }} heap is above ${humanNumber(threshold)}%`,
           description: '{{ $value }}% of the JVM heap of {{ $labels.instance }} is used.',
           runbook: runbook('LogstashHeapHigh'),
           tests: [

@@ -1,4 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
+import { alert, type Environment, group, humanDuration, humanNumber, type RuleGroup } from '../src/authoring/index.js';
 import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
 
 const N = 'job="node-exporter",instance="node-a"';
@@ -24,7 +24,8 @@ export function nodeRules(env: Environment): RuleGroup[] {
           severity: 'P3',
           service,
           summary: 'Node {{ $labels.instance }} is CPU-bound',
-          description: 'The CPUs of {{ $labels.instance }} have been {{ printf "%.0f" $value }}% busy for 15 minutes.',
+          description: ({ threshold, for: f }) =>
+            `The CPUs of {{ $labels.instance }} have been more than ${humanNumber(threshold)}% busy for ${humanDuration(f)} ({{ printf "%.0f" $value }}% now).`,
           runbook: runbook('NodeHighCpuUsage'),
           tests: [
             firesWhen('the CPU idles 5% of the time', { [`node_cpu_seconds_total{${N},cpu="0",mode="idle"}`]: '0+3x40' }, '30m', L),
@@ -38,7 +39,7 @@ export function nodeRules(env: Environment): RuleGroup[] {
           for: '15m',
           severity: 'P2',
           service,
-          summary: 'Node {{ $labels.instance }} memory is above 90%',
+          summary: ({ threshold }) => `Node {{ $labels.instance }} memory is above ${humanNumber(threshold)}%`,
           description: '{{ printf "%.0f" $value }}% of the memory of {{ $labels.instance }} is in use; pods will be evicted or OOM-killed.',
           runbook: runbook('NodeMemoryHigh'),
           tests: [
@@ -53,7 +54,7 @@ export function nodeRules(env: Environment): RuleGroup[] {
           for: '30m',
           severity: 'P3',
           service,
-          summary: 'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} is above 85%',
+          summary: ({ threshold }) => `Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} is above ${humanNumber(threshold)}%`,
           description: '{{ printf "%.0f" $value }}% of {{ $labels.device }} mounted at {{ $labels.mountpoint }} on {{ $labels.instance }} is used.',
           runbook: runbook('NodeFilesystemAlmostFull'),
           tests: [
@@ -70,7 +71,8 @@ export function nodeRules(env: Environment): RuleGroup[] {
           severity: 'P2',
           service,
           summary: 'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} will be full within hours',
-          description: 'At the rate of the last 6 hours, {{ $labels.device }} mounted at {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within 4 hours.',
+          description: ({ threshold }) =>
+            `At the rate of the last 6 hours, {{ $labels.device }} mounted at {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within ${humanDuration(threshold * 3600)}.`,
           runbook: runbook('NodeFilesystemFillingUp'),
           tests: [
             firesWhen(

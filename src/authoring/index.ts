@@ -2,6 +2,7 @@ export * from './types.js';
 export * from './rules.js';
 export * from './rule-tests.js';
 export * from './slo.js';
+export * from './text.js';
 export * from './overrides.js';
 export * from './references.js';
 export * from './import-rules.js';

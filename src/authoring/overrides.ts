@@ -32,12 +32,16 @@ function applyToGroups(groups: readonly RuleGroup[], overrides: AlertOverrides):
       if (o.enabled === false) return [];
       const exprFor = r.exprFor;
       const threshold = o.threshold ?? r.threshold;
+      const forDuration = (o.for as AlertRule['for']) ?? r.for;
+      // Texts that state the threshold or `for` are rendered again with the values in effect.
+      const texts = r.textsFor !== undefined && (o.threshold !== undefined || o.for !== undefined) ? r.textsFor({ threshold, for: forDuration }) : {};
       return [
         {
           ...r,
           ...(o.for !== undefined ? { for: o.for as AlertRule['for'] } : {}),
           ...(exprFor !== undefined && threshold !== undefined ? { threshold, expr: exprFor(threshold) } : {}),
           labels: { ...r.labels, ...(o.severity ? { severity: o.severity } : {}) },
+          annotations: { ...r.annotations, ...texts },
         },
       ];
     }),

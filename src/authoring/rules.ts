@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import { type CheckedNames, type Duration, isDuration, isSeverity, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
-import { dashboardUrl } from './dashboard-links.js';
+import { type CheckedNames, type Duration, isDuration, isSeverity, type IsLabelName, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
+import { dashboardUidFromUrl, dashboardUrl } from './dashboard-links.js';
 import { rememberDocument } from './known-documents.js';
 
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
@@ -46,6 +46,12 @@ export interface AlertRule {
   readonly for?: Duration;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /**
+   * Renders the texts that are functions of the alert's parameters (summary,
+   * description, extra annotations) for other values, e.g. after an
+   * environment overrides the threshold or `for`; absent when every text is fixed.
+   */
+  readonly textsFor?: (params: AlertParams) => Readonly<Record<string, string>>;
   readonly tests: readonly AlertTest[];
 }
 
@@ -66,36 +72,61 @@ export interface RuleGroup {
   readonly rules: readonly Rule[];
 }
 
-interface AlertFields<L, A> {
+/** The values in effect for an alert (after an environment's overrides), which its texts may state. */
+export interface AlertParams<T extends number | undefined = number | undefined, F extends Duration | undefined = Duration | undefined> {
+  /** The threshold its expression compares with; `undefined` when the alert has none. */
+  readonly threshold: T;
+  /** How long the condition must hold; `undefined` when the alert fires at once. */
+  readonly for: F;
+}
+
+/**
+ * The text of an annotation: a string, or a function of the alert's effective
+ * parameters so that the text follows an environment's overrides. Prometheus
+ * template syntax (`{{ $labels.x }}`, `{{ $value | humanizePercentage }}`) is
+ * left as it is either way.
+ */
+export type AlertText<P extends AlertParams = AlertParams> = string | ((params: P) => string);
+
+/** Annotations whose names the compiler checks, each a text or a function of the parameters. */
+export type CheckedTexts<A, P extends AlertParams> = {
+  readonly [K in keyof A]: K extends string ? (IsLabelName<K> extends true ? AlertText<P> : never) : never;
+};
+
+/** `for` as the texts see it: always a duration when the alert has one (an override can change it, never remove it). */
+type ForParam<F> = [F] extends [Duration] ? Duration : Duration | undefined;
+
+interface AlertFields<L, A, F extends Duration | undefined, P extends AlertParams> {
   /** UpperCamelCase, unique across the stack. */
   readonly alert: string;
-  readonly for?: Duration;
+  readonly for?: F;
   readonly severity: Severity;
   /** The component or service the alert is about: the `service` label inhibition matches on. */
   readonly service: string;
-  readonly summary: string;
-  readonly description: string;
+  /** One line; a string, or a function of the effective `{ threshold, for }` when it states them. */
+  readonly summary: AlertText<P>;
+  /** What is wrong and what it breaks; a function of `{ threshold, for }` when it states them, so that overrides change it. */
+  readonly description: AlertText<P>;
   /** Where a responder reads what to do (annotation `runbook_url`). */
   readonly runbook: string;
   /** uid of the dashboard that explains the alert (annotation `dashboard_uid`). */
   readonly dashboard?: string;
   /** Extra static labels; names are checked by the compiler. */
   readonly labels?: L & CheckedNames<L>;
-  /** Extra annotations; names are checked by the compiler. */
-  readonly annotations?: A & CheckedNames<A>;
+  /** Extra annotations, texts or functions of `{ threshold, for }`; names are checked by the compiler. */
+  readonly annotations?: CheckedTexts<A, P>;
   /** promtool unit tests: at least one case that fires and one that stays silent. */
   readonly tests?: readonly AlertTest[];
 }
 
 /**
  * An alert as written in rules/. The expression is a string, or a function of
- * `threshold` when the alert has one (so that an environment can override it).
+ * `threshold` when the alert has one (so that an environment can override it);
+ * the texts are strings, or functions of the effective `{ threshold, for }`.
  */
-export type AlertDefinition<L = {}, A = {}> = AlertFields<L, A> &
-  (
-    | { readonly expr: string; readonly threshold?: undefined }
-    | { readonly expr: (threshold: number) => string; readonly threshold: number }
-  );
+export type AlertDefinition<L = {}, A = {}, F extends Duration | undefined = Duration | undefined> =
+  | (AlertFields<L, A, F, AlertParams<undefined, ForParam<F>>> & { readonly expr: string; readonly threshold?: undefined })
+  | (AlertFields<L, A, F, AlertParams<number, ForParam<F>>> & { readonly expr: (threshold: number) => string; readonly threshold: number });
 
 export interface RecordingDefinition<L = {}> {
   readonly record: string;
@@ -137,17 +168,46 @@ function checkTests(rule: string, tests: readonly AlertTest[]): void {
   }
 }
 
+type TextFn = (params: AlertParams) => string;
+
+/** Renders every text of an alert for one set of parameters; names the field a function fails or returns nothing in. */
+function renderTexts(rule: string, texts: Readonly<Record<string, AlertText<never>>>, params: AlertParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, text] of Object.entries(texts)) {
+    let value: unknown = text;
+    if (typeof text === 'function') {
+      try {
+        value = (text as TextFn)(params);
+      } catch (e) {
+        throw new RuleError(rule, field, `could not be rendered for threshold ${String(params.threshold)} and for ${String(params.for)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (typeof value !== 'string' || value.trim() === '') throw new RuleError(rule, field, 'must not be empty');
+    out[field] = value;
+  }
+  return out;
+}
+
 /** Defines an alert; refuses what types cannot catch (names, empty texts, durations built at run time). */
-export function alert<const L extends Record<string, string> = {}, const A extends Record<string, string> = {}>(def: AlertDefinition<L, A>): AlertRule {
+export function alert<
+  const L extends Record<string, string> = {},
+  const A extends Record<string, unknown> = {},
+  const F extends Duration | undefined = undefined,
+>(def: AlertDefinition<L, A, F>): AlertRule {
   const name = def.alert;
   if (!ALERT_NAME.test(name)) throw new RuleError(name, 'alert', 'must be UpperCamelCase letters and digits');
-  for (const field of ['summary', 'description', 'runbook', 'service'] as const) {
+  for (const field of ['runbook', 'service'] as const) {
     if (typeof def[field] !== 'string' || def[field].trim() === '') throw new RuleError(name, field, 'must not be empty');
+  }
+  for (const field of ['summary', 'description'] as const) {
+    const text: unknown = def[field];
+    if (typeof text === 'function') continue;
+    if (typeof text !== 'string' || text.trim() === '') throw new RuleError(name, field, 'must not be empty');
   }
   if (!isSeverity(def.severity)) throw new RuleError(name, 'severity', `must be one of P1, P2, P3, P4, got "${String(def.severity)}"`);
   if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(name, 'for', `must be a duration such as "5m", got "${def.for}"`);
   const labels: Readonly<Record<string, string>> = def.labels ?? {};
-  const extra: Readonly<Record<string, string>> = def.annotations ?? {};
+  const extra: Readonly<Record<string, AlertText<never>>> = def.annotations ?? {};
   checkNames(name, 'labels', labels);
   checkNames(name, 'annotations', extra);
   for (const reserved of ['severity', 'service', 'alertname']) {
@@ -171,6 +231,17 @@ export function alert<const L extends Record<string, string> = {}, const A exten
   if (expr.trim() === '') throw new RuleError(name, 'expr', 'must not be empty');
   const tests = def.tests ?? [];
   checkTests(name, tests);
+  // Texts that are functions are kept, so that an override of threshold or `for` renders them again.
+  const texts: Record<string, AlertText<never>> = { summary: def.summary, description: def.description };
+  for (const [key, text] of Object.entries(extra)) texts[`annotations.${key}`] = text;
+  const dynamic = Object.fromEntries(Object.entries(texts).filter(([, t]) => typeof t === 'function'));
+  const annotationName = (field: string) => field.replace(/^annotations\./, '');
+  const textsFor =
+    Object.keys(dynamic).length === 0
+      ? undefined
+      : (params: AlertParams) => Object.fromEntries(Object.entries(renderTexts(name, dynamic, params)).map(([field, text]) => [annotationName(field), text]));
+  const rendered = renderTexts(name, texts, { threshold: threshold?.threshold, for: def.for });
+  const { summary, description, ...renderedExtra } = Object.fromEntries(Object.entries(rendered).map(([field, text]) => [annotationName(field), text]));
   return {
     kind: 'alert',
     name,
@@ -179,12 +250,13 @@ export function alert<const L extends Record<string, string> = {}, const A exten
     ...(def.for ? { for: def.for } : {}),
     labels: { ...labels, severity: def.severity, service: def.service },
     annotations: {
-      summary: def.summary,
-      description: def.description,
+      summary: summary!,
+      description: description!,
       runbook_url: def.runbook,
       ...(def.dashboard ? { dashboard_uid: def.dashboard } : {}),
-      ...extra,
+      ...renderedExtra,
     },
+    ...(textsFor ? { textsFor } : {}),
     tests,
   };
 }
@@ -267,16 +339,28 @@ export interface CompileOptions {
   readonly dashboardBaseUrl?: string;
   /** The dashboard of alerts that name none: the area's dashboard, or one chosen by alert name. */
   readonly defaultDashboard?: string | ((alert: string) => string | undefined);
+  /**
+   * The uids of the dashboards the environment ships. When given, an alert
+   * whose own dashboard is not among them links to `defaultDashboard` instead
+   * when that one is, and otherwise to no dashboard at all (never to a missing one).
+   * @default - every dashboard an alert names is taken to exist
+   */
+  readonly availableDashboards?: ReadonlySet<string>;
 }
 
 function alertAnnotations(r: Extract<Rule, { kind: 'alert' }>, opts: CompileOptions): Record<string, string> {
   const annotations: Record<string, string> = { ...r.annotations };
+  const available = (uid: string | undefined): uid is string => uid !== undefined && (opts.availableDashboards?.has(uid) ?? true);
+  const own = annotations.dashboard_uid;
   const fallback = typeof opts.defaultDashboard === 'function' ? opts.defaultDashboard(r.name) : opts.defaultDashboard;
-  const uid = annotations.dashboard_uid ?? fallback;
-  if (uid !== undefined) {
-    annotations.dashboard_uid = uid;
-    if (opts.dashboardBaseUrl !== undefined) annotations.dashboard_url = dashboardUrl(opts.dashboardBaseUrl, uid);
-  }
+  const uid = available(own) ? own : available(fallback) ? fallback : undefined;
+  if (uid === undefined) delete annotations.dashboard_uid;
+  else annotations.dashboard_uid = uid;
+  // A link written by hand (rawAlert) stays unless it points at a dashboard the environment does not ship.
+  const url = annotations.dashboard_url;
+  const linked = url === undefined ? undefined : dashboardUidFromUrl(url);
+  if (linked !== undefined && !available(linked)) delete annotations.dashboard_url;
+  if (uid !== undefined && opts.dashboardBaseUrl !== undefined) annotations.dashboard_url = dashboardUrl(opts.dashboardBaseUrl, uid);
   return annotations;
 }
 

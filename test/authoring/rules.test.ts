@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { alert, compileRuleFile, RuleError, slo } from '../../src/authoring/index.js';
+import { alert, applyOverrides, compileRuleFile, humanDuration, isAlert, percent, rawAlert, RuleError, slo } from '../../src/authoring/index.js';
 
 const base = { alert: 'Probe', expr: 'up == 0', severity: 'P3', service: 's', summary: 'sum', description: 'desc', runbook: 'https://r#probe' } as const;
 
@@ -38,6 +38,97 @@ describe('alert()', () => {
     expect(() => alert({ ...base, summary: ' ' })).toThrow(/summary must not be empty/);
     expect(() => alert({ ...base, labels: { __x: 'y' } as never })).toThrow(/not a valid label name/);
     expect(() => compileRuleFile([{ name: 'g', rules: [alert(base), alert(base)] }])).toThrow(/defined twice/);
+  });
+});
+
+describe('texts that are functions of the parameters', () => {
+  const rule = alert({
+    ...base,
+    threshold: 0.05,
+    expr: (t) => `rate(x_total[5m]) > ${t}`,
+    for: '10m',
+    summary: ({ threshold }) => `{{ $labels.job }} fails over ${percent(threshold)}`,
+    description: ({ threshold, for: f }) => `More than ${percent(threshold)} of {{ $labels.job }} failed for ${humanDuration(f)} ({{ $value | humanizePercentage }}).`,
+    annotations: { impact: ({ for: f }) => `users wait ${humanDuration(f)}`, team: 'sre' },
+  });
+
+  it('render with the defaults, Prometheus templates untouched', () => {
+    expect(rule.annotations).toEqual({
+      summary: '{{ $labels.job }} fails over 5%',
+      description: 'More than 5% of {{ $labels.job }} failed for 10 minutes ({{ $value | humanizePercentage }}).',
+      runbook_url: 'https://r#probe',
+      impact: 'users wait 10 minutes',
+      team: 'sre',
+    });
+  });
+
+  it('render again for other parameters: only the texts that are functions', () => {
+    expect(rule.textsFor?.({ threshold: 0.1, for: '1h' })).toEqual({
+      summary: '{{ $labels.job }} fails over 10%',
+      description: 'More than 10% of {{ $labels.job }} failed for 1 hour ({{ $value | humanizePercentage }}).',
+      impact: 'users wait 1 hour',
+    });
+    expect(alert(base).textsFor).toBeUndefined();
+  });
+
+  it('follow an override of the threshold or the for, and stay when neither changes', () => {
+    const apply = (o: Parameters<typeof applyOverrides>[1]) => applyOverrides({ 'f.yaml': [{ name: 'g', rules: [rule] }] }, o, '<test>')['f.yaml']?.[0]?.rules.filter(isAlert)[0];
+    expect(apply({ Probe: { threshold: 0.02, for: '5m' } })?.annotations).toMatchObject({
+      summary: '{{ $labels.job }} fails over 2%',
+      description: 'More than 2% of {{ $labels.job }} failed for 5 minutes ({{ $value | humanizePercentage }}).',
+      impact: 'users wait 5 minutes',
+    });
+    expect(apply({ Probe: { for: '2h' } })?.annotations.description).toBe('More than 5% of {{ $labels.job }} failed for 2 hours ({{ $value | humanizePercentage }}).');
+    expect(apply({ Probe: { severity: 'P1' } })?.annotations).toEqual(rule.annotations);
+  });
+
+  it('types the parameters: a threshold only when the alert has one, a for that may be absent', () => {
+    // @ts-expect-error an alert without a threshold has none to state
+    expect(() => alert({ ...base, description: ({ threshold }) => percent(threshold) })).toThrow(/rule Probe: description could not be rendered for threshold undefined/);
+    // @ts-expect-error an alert without `for` may fire at once
+    expect(() => alert({ ...base, threshold: 1, expr: (t) => `up > ${t}`, description: ({ for: f }) => humanDuration(f) })).toThrow(RuleError);
+    expect(alert({ ...base, description: ({ for: f }) => `for ${f ?? 'no time'}` }).annotations.description).toBe('for no time');
+  });
+
+  it('refuses a function that renders an empty text, naming the field', () => {
+    expect(() => alert({ ...base, description: () => ' ' })).toThrow(/rule Probe: description must not be empty/);
+    expect(() => alert({ ...base, annotations: { impact: () => '' } })).toThrow(/rule Probe: annotations\.impact must not be empty/);
+  });
+});
+
+describe('dashboard links with availableDashboards', () => {
+  const annotations = (rules: Parameters<typeof compileRuleFile>[0], opts: Parameters<typeof compileRuleFile>[1]) =>
+    (parse(compileRuleFile(rules, opts)) as { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] }).groups[0]!.rules.map((r) => r.annotations);
+  const own = alert({ ...base, dashboard: 'obstack-ai' });
+  const none = alert({ ...base, alert: 'Other' });
+  const groups = [{ name: 'g', rules: [own, none] }];
+  const grafana = 'https://grafana.example';
+
+  it('keep the own dashboard when it is available, or when no set is given', () => {
+    for (const available of [undefined, new Set(['obstack-ai', 'obstack-service-overview'])]) {
+      const [a, b] = annotations(groups, { dashboardBaseUrl: grafana, defaultDashboard: 'obstack-service-overview', ...(available ? { availableDashboards: available } : {}) });
+      expect(a).toMatchObject({ dashboard_uid: 'obstack-ai', dashboard_url: `${grafana}/d/obstack-ai` });
+      expect(b).toMatchObject({ dashboard_uid: 'obstack-service-overview', dashboard_url: `${grafana}/d/obstack-service-overview` });
+    }
+  });
+
+  it("fall back to the area's dashboard when the own one is dropped", () => {
+    const [a] = annotations(groups, { dashboardBaseUrl: grafana, defaultDashboard: 'obstack-service-overview', availableDashboards: new Set(['obstack-service-overview']) });
+    expect(a).toMatchObject({ dashboard_uid: 'obstack-service-overview', dashboard_url: `${grafana}/d/obstack-service-overview` });
+  });
+
+  it('give no dashboard annotations at all when neither is available', () => {
+    const [a, b] = annotations(groups, { dashboardBaseUrl: grafana, defaultDashboard: (name) => (name === 'Probe' ? 'obstack-ai' : 'obstack-slos'), availableDashboards: new Set(['obstack-nodes']) });
+    expect(a).toEqual({ summary: 'sum', description: 'desc', runbook_url: 'https://r#probe' });
+    expect(b).toEqual({ summary: 'sum', description: 'desc', runbook_url: 'https://r#probe' });
+  });
+
+  it('drop a hand-written dashboard_url that points at a dashboard that is not available', () => {
+    const raw = rawAlert({ alert: 'Raw', expr: 'up == 0', annotations: { summary: 's', dashboard_url: `${grafana}/d/gone/x`, other_url: 'https://elsewhere.example/' } });
+    const [a] = annotations([{ name: 'g', rules: [raw] }], { availableDashboards: new Set(['obstack-nodes']) });
+    expect(a).toEqual({ summary: 's', other_url: 'https://elsewhere.example/' });
+    const [b] = annotations([{ name: 'g', rules: [raw] }], { availableDashboards: new Set(['gone']) });
+    expect(b?.dashboard_url).toBe(`${grafana}/d/gone/x`);
   });
 });
 
