@@ -86,7 +86,7 @@ describe('obstack synth with patches', () => {
         merge: { metadata: { annotations: { 'example.com/owner': 'team-observability' } } },
       },
     ]);
-    const result = await obstack(['synth', '--env-file', file, '--out', dist]);
+    const result = await obstack(['synth', '--file', file, '--out', dist]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     before = snapshotTree(dist);
@@ -109,7 +109,7 @@ describe('obstack synth with patches', () => {
         merge: { spec: { template: { spec: { containers: [{ name: 'grafana', securityContext: { runAsUser: 0 } }] } } } },
       },
     ]);
-    const result = await obstack(['synth', '--env-file', file, '--out', dist]);
+    const result = await obstack(['synth', '--file', file, '--out', dist]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
       `[numeric-user] Deployment/${NAMESPACE}/grafana spec.template.spec.containers[0].securityContext.runAsUser: container "grafana" runs as uid 0 (root)`,
@@ -123,7 +123,7 @@ describe('obstack synth with patches', () => {
     const file = environmentFile(work, 'unknown-field', [
       { target: { kind: 'Deployment', name: 'grafana' }, jsonPatch: [{ op: 'add', path: '/spec/template/spec/containers/0/livenessProbee', value: { periodSeconds: 5 } }] },
     ]);
-    const result = await obstack(['synth', '--env-file', file, '--out', dist]);
+    const result = await obstack(['synth', '--file', file, '--out', dist]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`[unknown-field] Deployment/${NAMESPACE}/grafana spec.template.spec.containers[0].livenessProbee: unknown field "livenessProbee"`);
     expect(snapshotTree(dist)).toEqual(before);
@@ -134,7 +134,7 @@ describe('obstack synth with patches', () => {
       { target: { kind: 'Deployment', name: 'grafana' }, merge: { metadata: { labels: { team: 'a' } } } },
       { target: { kind: 'DaemonSet', name: 'node-exportr' }, merge: { spec: { template: { spec: { nodeSelector: { pool: 'monitoring' } } } } } },
     ]);
-    const result = await obstack(['synth', '--env-file', file, '--out', dist]);
+    const result = await obstack(['synth', '--file', file, '--out', dist]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       'no-target is not a valid environment (1 problem):\n' +
@@ -147,7 +147,7 @@ describe('obstack synth with patches', () => {
     const file = environmentFile(work, 'config-content', [
       { target: { kind: 'ConfigMap', name: 'prometheus-config' }, jsonPatch: [{ op: 'replace', path: '/data/prometheus.yml', value: 'global: {}\n' }] },
     ]);
-    const result = await obstack(['synth', '--env-file', file, '--out', dist]);
+    const result = await obstack(['synth', '--file', file, '--out', dist]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^ {2}patches\[0\]\.jsonPatch: may not change the content \(data\) of a ConfigMap/m);
     expect(snapshotTree(dist)).toEqual(before);
