@@ -9,3 +9,6 @@ export * from './import-rules.js';
 export * from './dashboard-file.js';
 export * from './dashboard-links.js';
 export * from './known-documents.js';
+export * from './rule-helpers.js';
+export * from './metrics.js';
+export * from './content.js';

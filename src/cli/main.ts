@@ -171,7 +171,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || (e instanceof Error && ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT'].includes(String((e as { code?: unknown }).code)))) {
+    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || (e instanceof Error && ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT', 'TOOL_NOT_FOUND'].includes(String((e as { code?: unknown }).code)))) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { Environment } from '../config/index.js';
 import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
 import { applyPatches } from '../constructs/common/patches.js';
+import { type MetricCatalog, stackMetricCatalog } from '../validate/index.js';
 
 /** What one environment synthesizes to: files by path relative to dist/<env>/, and the objects themselves. */
 export interface SynthesizedEnvironment {
@@ -10,6 +11,8 @@ export interface SynthesizedEnvironment {
   readonly files: ReadonlyMap<string, string>;
   readonly objects: readonly KubernetesObject[];
   readonly stack: ObservabilityStack;
+  /** The metric catalog the rules and dashboards are checked against. */
+  readonly catalog: MetricCatalog;
 }
 
 export interface KubernetesObject {
@@ -22,6 +25,8 @@ export interface KubernetesObject {
 export interface SynthesizeOptions {
   readonly ruleFiles?: Readonly<Record<string, string>>;
   readonly dashboards?: readonly DashboardFile[];
+  /** The metric catalog of the checks. @default - the stack's catalog */
+  readonly catalog?: MetricCatalog;
 }
 
 const YAML_OPTIONS = { lineWidth: 0 } as const;
@@ -61,5 +66,5 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
   if (stack.grafana) {
     for (const d of stack.grafana.provisionedDashboards) files.set(`dashboards/${d.uid}.json`, d.json);
   }
-  return { environment, files, objects, stack };
+  return { environment, files, objects, stack, catalog: opts.catalog ?? stackMetricCatalog() };
 }
