@@ -57,11 +57,12 @@ export const AREA_DASHBOARDS: Readonly<Record<string, AreaDashboard>> = {
   'logstash.yaml': D.stackHealth,
   'jaeger.yaml': D.stackHealth,
   'ingest.yaml': D.ingest,
+  // A dashboard per kind of application alert; the service overview when an environment drops that one.
   'application.yaml': (alert) => {
-    if (/^(Database|SlowDatabase)/.test(alert)) return D.database;
-    if (/^AI/.test(alert)) return D.ai;
-    if (/^(WebSocket|Cache)/.test(alert)) return D.realtime;
-    if (/Login|Auth/.test(alert)) return D.security;
+    if (/^(Database|SlowDatabase)/.test(alert)) return [D.database, D.serviceOverview];
+    if (/^AI/.test(alert)) return [D.ai, D.serviceOverview];
+    if (/^(WebSocket|Cache)/.test(alert)) return [D.realtime, D.serviceOverview];
+    if (/Login|Auth/.test(alert)) return [D.security, D.serviceOverview];
     return D.serviceOverview;
   },
   'slos.yaml': D.slos,

@@ -4,8 +4,12 @@ import type { MetricSource } from './metrics.js';
 import { applyOverrides } from './overrides.js';
 import { type CompileOptions, compileRuleFile, RuleError, type RuleGroup } from './rules.js';
 
-/** The dashboard of the alerts that name none: one uid for the area, or one chosen by alert name. */
-export type AreaDashboard = string | ((alert: string) => string | undefined);
+/**
+ * The dashboard of the alerts that name none (or whose own an environment
+ * drops): one uid for the area, or one chosen by alert name; a list is an
+ * order of preference, the first the environment ships wins.
+ */
+export type AreaDashboard = string | readonly string[] | ((alert: string) => string | readonly string[] | undefined);
 
 /**
  * One area of alert and recording rules, compiled to `dist/<env>/rules/<name>.yaml`.

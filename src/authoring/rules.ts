@@ -337,8 +337,12 @@ export interface CompileOptions {
   readonly withoutAnnotations?: boolean;
   /** Grafana's URL: an alert's dashboard becomes a `dashboard_url` annotation a responder can open. */
   readonly dashboardBaseUrl?: string;
-  /** The dashboard of alerts that name none: the area's dashboard, or one chosen by alert name. */
-  readonly defaultDashboard?: string | ((alert: string) => string | undefined);
+  /**
+   * The dashboard of alerts that name none, or whose own the environment does
+   * not ship: the area's, or one chosen by alert name; a list is an order of
+   * preference, the first one shipped wins.
+   */
+  readonly defaultDashboard?: string | readonly string[] | ((alert: string) => string | readonly string[] | undefined);
   /**
    * The uids of the dashboards the environment ships. When given, an alert
    * whose own dashboard is not among them links to `defaultDashboard` instead
@@ -352,8 +356,9 @@ function alertAnnotations(r: Extract<Rule, { kind: 'alert' }>, opts: CompileOpti
   const annotations: Record<string, string> = { ...r.annotations };
   const available = (uid: string | undefined): uid is string => uid !== undefined && (opts.availableDashboards?.has(uid) ?? true);
   const own = annotations.dashboard_uid;
-  const fallback = typeof opts.defaultDashboard === 'function' ? opts.defaultDashboard(r.name) : opts.defaultDashboard;
-  const uid = available(own) ? own : available(fallback) ? fallback : undefined;
+  const chosen = typeof opts.defaultDashboard === 'function' ? opts.defaultDashboard(r.name) : opts.defaultDashboard;
+  const fallbacks: readonly string[] = chosen === undefined ? [] : typeof chosen === 'string' ? [chosen] : chosen;
+  const uid = available(own) ? own : fallbacks.find((f) => available(f));
   if (uid === undefined) delete annotations.dashboard_uid;
   else annotations.dashboard_uid = uid;
   // A link written by hand (rawAlert) stays unless it points at a dashboard the environment does not ship.
