@@ -43,6 +43,7 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
       ingress: { enabled: false },
       admin: { secretName: 'grafana-admin', userKey: 'admin-user', passwordKey: 'admin-password' },
       database: { type: 'sqlite' },
+      datasources: [],
     },
     nodeExporter: {
       enabled: true,
@@ -128,6 +129,7 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
     samplingRate: 0.1,
     retentionDays: 7,
   },
+  scrape: { static: [], serviceMonitors: [], podMonitors: [], additionalScrapeConfigs: [], egress: [] },
   alerting: {
     groupBy: ['alertname', 'service', 'namespace'],
     digestInterval: '24h',

@@ -6,3 +6,4 @@ export * from './merge.js';
 export * from './json-schema.js';
 export * from './versions.js';
 export * from './patches.js';
+export * from './scrape.js';

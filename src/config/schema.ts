@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlertOverrides } from './rule-overrides.js';
 import { BYTE_SIZE, DnsLabel, Duration, EMAIL, HOSTNAME, Image, Ingress, Resources, SecretRef, Storage } from './primitives.js';
 import { IngestConfig } from './ingest.js';
+import { GrafanaDatasource, ScrapeConfig, refineDatasources, refineScrape } from './scrape.js';
 import { ObjectPatches } from './patches.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
@@ -58,6 +59,7 @@ export const GrafanaConfig = z.strictObject({
     passwordKey: z.string().min(1),
   }),
   database: GrafanaDatabase,
+  datasources: z.array(GrafanaDatasource).default([]).describe('extra datasources, beside those the stack provisions'),
 });
 
 export const NodeExporterConfig = z.strictObject({
@@ -173,6 +175,7 @@ export const EnvironmentConfig = z
     alerting: Alerting,
     logs: LogsConfig,
     traces: TracesConfig,
+    scrape: ScrapeConfig.prefault({}).describe('scrape targets beside the stack and annotated pods: static targets, monitors, raw scrape_configs'),
     dashboards: z
       .strictObject({
         drop: z.array(z.string().min(1)).default([]).describe('uids of shipped dashboards this environment does not provision'),
@@ -182,6 +185,8 @@ export const EnvironmentConfig = z
   })
   .superRefine((env, ctx) => {
     refineLogsAndTraces(env, ctx);
+    refineScrape(env, ctx);
+    refineDatasources(env, ctx);
     const g = env.components.grafana;
     if (g.enabled && g.replicas > 1 && g.database.type === 'sqlite') {
       ctx.addIssue({

@@ -81,6 +81,7 @@ export class ObservabilityStack extends Chart {
           settings: c.prometheus,
           image: image('prometheus', c.prometheus.image),
           clusterDomain: env.clusterDomain,
+          scrape: env.scrape,
         })
       : undefined;
     const ingest = c.ingest.enabled
@@ -102,7 +103,7 @@ export class ObservabilityStack extends Chart {
         })
       : undefined;
     const grafana = c.grafana.enabled
-      ? new Grafana(this, 'Grafana', { ...common, settings: c.grafana, image: image('grafana', c.grafana.image) })
+      ? new Grafana(this, 'Grafana', { ...common, settings: c.grafana, image: image('grafana', c.grafana.image), clusterDomain: env.clusterDomain })
       : undefined;
     const nodeExporter = c.nodeExporter.enabled
       ? new NodeExporter(this, 'NodeExporter', { ...common, settings: c.nodeExporter, image: image('nodeExporter', c.nodeExporter.image) })
@@ -128,7 +129,7 @@ export class ObservabilityStack extends Chart {
     }
     if (grafana) {
       if (prometheus) {
-        grafana.addDatasource(prometheus, { uid: DATASOURCE_UIDS.prometheus, name: 'Prometheus', type: 'prometheus', isDefault: true, jsonData: { httpMethod: 'POST', timeInterval: env.components.prometheus.scrapeInterval } });
+        grafana.addDatasource(prometheus, { uid: DATASOURCE_UIDS.prometheus, name: 'Prometheus', type: 'prometheus', isDefault: !c.grafana.datasources.some((d) => d.isDefault), jsonData: { httpMethod: 'POST', timeInterval: env.components.prometheus.scrapeInterval } });
       }
       if (alertmanager) {
         grafana.addDatasource(alertmanager, {

@@ -2,12 +2,13 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import type { Environment, Image, SecretRef } from '../../config/index.js';
-import { IMAGE_UIDS } from '../../config/index.js';
+import type { Environment, GrafanaDatasource, Image, SecretRef } from '../../config/index.js';
+import { IMAGE_UIDS, clusterNamespaceOf, urlAddress } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
 import { addIngress, ingressUrl } from '../common/ingress.js';
 import { StackComponent } from '../common/component.js';
+import type { Flow } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import type { DashboardFile } from '../../authoring/index.js';
@@ -21,6 +22,8 @@ export interface GrafanaProps {
   readonly instance: string;
   readonly settings: GrafanaSettings;
   readonly image: Image;
+  /** Where in-cluster datasource URLs end (`svc.<clusterDomain>`). @default 'cluster.local' */
+  readonly clusterDomain?: string;
 }
 
 /** Something Grafana can query: it knows its URL, its datasource type, and who may reach it. */
@@ -45,6 +48,8 @@ export interface Datasource {
   /** Database user (SQL datasources); its password comes from `password`, read into Grafana's environment likewise. */
   readonly user?: string;
   readonly password?: SecretRef;
+  /** Other secureJsonData fields, each from a Secret key read into Grafana's environment. */
+  readonly secureJsonData?: Readonly<Record<string, SecretRef>>;
 }
 
 
@@ -59,6 +64,8 @@ export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
  */
 export class Grafana extends StackComponent {
   private readonly datasources: Datasource[] = [];
+  /** Datasources the environment declares (`components.grafana.datasources`), provisioned after the stack's. */
+  private readonly declaredDatasources: Datasource[] = [];
   private readonly dashboards: DashboardFile[] = [];
   /** Datasource passwords, from Secrets, for `$__env{…}` in the provisioning file. */
   private readonly secretEnv: k8s.EnvVar[] = [];
@@ -76,6 +83,7 @@ export class Grafana extends StackComponent {
     const uid = IMAGE_UIDS.grafana;
 
     this.addServiceAccount();
+    for (const d of settings.datasources) this.addDeclaredDatasource(d, props.clusterDomain ?? 'cluster.local');
     new k8s.KubeConfigMap(this, 'Datasources', {
       metadata: { name: 'grafana-datasources', labels: this.labels },
       data: { 'datasources.yaml': Lazy.any({ produce: () => this.renderDatasources() }) },
@@ -202,24 +210,64 @@ export class Grafana extends StackComponent {
 
   /** Provisions a datasource that queries `source`, and opens the network path to it. */
   addDatasource(source: DatasourceSource, ds: Omit<Datasource, 'url'>): Datasource {
-    if (this.datasources.some((d) => d.uid === ds.uid)) throw new Error(`datasource uid "${ds.uid}" is provisioned twice`);
     const full: Datasource = { ...ds, url: source.url };
-    this.datasources.push(full);
-    const secret = ds.basicAuthPassword ?? ds.password;
-    if (ds.basicAuthPassword && ds.password) throw new Error(`datasource "${ds.uid}" takes basicAuthPassword or password, not both`);
-    if (secret) {
-      this.secretEnv.push({
-        name: datasourcePasswordEnv(ds.uid),
-        valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.key } },
-      });
-    }
+    this.register(full, this.datasources);
     source.allowFrom(this);
     this.egress.push({ peers: [{ pods: source.selector }], ports: [{ port: source.port }] });
     return full;
   }
 
+  /**
+   * Provisions a datasource the environment declares, opening egress to its
+   * URL's port only: an in-cluster Service's namespace, an IP address, or the
+   * address blocks the environment lists for a host outside the cluster.
+   */
+  private addDeclaredDatasource(d: GrafanaDatasource, clusterDomain: string): void {
+    const secure: Record<string, SecretRef> = { ...(d.secureJsonData ?? {}) };
+    if (d.basicAuth) secure.basicAuthPassword = d.basicAuth.password;
+    this.register(
+      {
+        uid: d.uid,
+        name: d.name,
+        type: d.type,
+        url: d.url,
+        isDefault: d.isDefault,
+        ...(d.jsonData ? { jsonData: d.jsonData } : {}),
+        ...(d.basicAuth ? { basicAuthUser: d.basicAuth.user } : {}),
+        ...(Object.keys(secure).length > 0 ? { secureJsonData: secure } : {}),
+      },
+      this.declaredDatasources,
+    );
+    const a = urlAddress(d.url);
+    const ports = [{ port: a.port }];
+    const ns = a.ip === 0 ? clusterNamespaceOf(a.host, this.namespace, clusterDomain) : undefined;
+    const flow: Flow =
+      a.ip !== 0
+        ? { peers: [{ cidr: `${a.host}/${a.ip === 4 ? 32 : 128}` }], ports }
+        : ns !== undefined
+          ? { peers: [{ namespace: ns }], ports }
+          : { peers: (d.egress ?? []).map((cidr) => ({ cidr })), ports };
+    // The schema asks for egress blocks for a host outside the cluster; an empty list would allow every address.
+    if (flow.peers.length === 0) throw new Error(`datasource "${d.uid}": egress must list the address blocks of ${a.host}`);
+    this.egress.push(flow);
+  }
+
+  private register(ds: Datasource, into: Datasource[]): void {
+    const all = [...this.datasources, ...this.declaredDatasources];
+    if (all.some((d) => d.uid === ds.uid)) throw new Error(`datasource uid "${ds.uid}" is provisioned twice`);
+    if (ds.basicAuthPassword && ds.password) throw new Error(`datasource "${ds.uid}" takes basicAuthPassword or password, not both`);
+    const secrets: Array<[string, SecretRef]> = Object.entries(ds.secureJsonData ?? {}).map(([key, ref]) => [datasourceSecretEnv(ds.uid, key), ref]);
+    const password = ds.basicAuthPassword ?? ds.password;
+    if (password) secrets.push([datasourcePasswordEnv(ds.uid), password]);
+    for (const [name, ref] of secrets) {
+      if (this.secretEnv.some((e) => e.name === name)) throw new Error(`datasource "${ds.uid}": environment variable ${name} is already used by another datasource secret`);
+      this.secretEnv.push({ name, valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } });
+    }
+    into.push(ds);
+  }
+
   get provisionedDatasources(): readonly Datasource[] {
-    return this.datasources;
+    return [...this.datasources, ...this.declaredDatasources];
   }
 
   /** Provisions a dashboard from its own ConfigMap, mounted into its folder. */
@@ -269,7 +317,7 @@ export class Grafana extends StackComponent {
       {
         apiVersion: 1,
         deleteDatasources: [],
-        datasources: this.datasources.map((d) => ({
+        datasources: this.provisionedDatasources.map((d) => ({
           uid: d.uid,
           name: d.name,
           type: d.type,
@@ -279,9 +327,8 @@ export class Grafana extends StackComponent {
           editable: false,
           ...(d.jsonData ? { jsonData: d.jsonData } : {}),
           ...(d.basicAuthUser ? { basicAuth: true, basicAuthUser: d.basicAuthUser } : {}),
-          ...(d.basicAuthPassword ? { secureJsonData: { basicAuthPassword: `$__env{${datasourcePasswordEnv(d.uid)}}` } } : {}),
           ...(d.user ? { user: d.user } : {}),
-          ...(d.password ? { secureJsonData: { password: `$__env{${datasourcePasswordEnv(d.uid)}}` } } : {}),
+          ...secureJsonData(d),
         })),
       },
       { lineWidth: 0 },
@@ -307,6 +354,21 @@ export class Grafana extends StackComponent {
       { lineWidth: 0 },
     );
   }
+}
+
+/** secureJsonData of a datasource: every value a `$__env{…}` reference to a Secret key in Grafana's environment. */
+function secureJsonData(d: Datasource): { secureJsonData?: Record<string, string> } {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(d.secureJsonData ?? {}).sort()) out[key] = `$__env{${datasourceSecretEnv(d.uid, key)}}`;
+  if (d.basicAuthPassword) out.basicAuthPassword = `$__env{${datasourcePasswordEnv(d.uid)}}`;
+  if (d.password) out.password = `$__env{${datasourcePasswordEnv(d.uid)}}`;
+  return Object.keys(out).length > 0 ? { secureJsonData: out } : {};
+}
+
+/** The environment variable that carries a secureJsonData field (`httpHeaderValue1`: `GF_DS_<UID>_HTTP_HEADER_VALUE1`). */
+export function datasourceSecretEnv(uid: string, key: string): string {
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2');
+  return `GF_DS_${uid.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${snake.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
 /** The environment variable that carries a datasource's password into Grafana. */

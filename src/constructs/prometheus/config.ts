@@ -14,6 +14,8 @@ export interface PrometheusConfigInput {
   readonly endpoints: readonly ScrapeEndpoint[];
   /** Whether rule files are mounted. */
   readonly ruleFiles: boolean;
+  /** Jobs the environment declares (`scrape`), after the stack's own. @default - none */
+  readonly declaredJobs?: readonly Record<string, unknown>[];
 }
 
 type Relabel = Record<string, unknown>;
@@ -125,6 +127,7 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
       kubeletJob('cadvisor'),
       annotationJob('pod'),
       annotationJob('service'),
+      ...(input.declaredJobs ?? []),
     ],
   };
 }

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
 import { stringify } from 'yaml';
-import type { Environment, Image } from '../../config/index.js';
+import type { Environment, Image, ScrapeConfig } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
@@ -14,6 +14,7 @@ import { dataVolume } from '../common/storage.js';
 import { addIngress } from '../common/ingress.js';
 import { RULES_DIR, buildPrometheusConfig } from './config.js';
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
+import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets } from './declared-jobs.js';
 
 export type PrometheusSettings = Environment['components']['prometheus'];
 
@@ -25,6 +26,8 @@ export interface PrometheusProps {
   readonly image: Image;
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /** Scrape jobs the environment declares: static targets, monitors, raw scrape_configs. @default - none */
+  readonly scrape?: ScrapeConfig;
 }
 
 const PORT = 9090;
@@ -41,6 +44,7 @@ export class Prometheus extends StackComponent {
   private readonly endpoints: ScrapeEndpoint[] = [];
   private readonly alertmanagerTargets: string[] = [];
   private readonly ruleFiles = new Map<string, string>();
+  private readonly declared: readonly Record<string, unknown>[];
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
     super(scope, id, {
@@ -56,6 +60,15 @@ export class Prometheus extends StackComponent {
     const { settings } = props;
     const replicas = settings.replicas;
     const uid = IMAGE_UIDS.prometheus;
+    const jobContext = { namespace: props.namespace, clusterDomain: this.clusterDomain };
+    this.declared = props.scrape ? declaredJobs(props.scrape, jobContext, settings.scrapeInterval) : [];
+    // Only the keys the jobs read, each Secret mounted on its own below SCRAPE_SECRETS_DIR.
+    const secrets = [...(props.scrape ? scrapeSecrets(props.scrape) : new Map<string, Set<string>>()).entries()].sort(([a], [b]) => a.localeCompare(b));
+    const secretVolumes: k8s.Volume[] = secrets.map(([secretName, keys], i) => ({
+      name: `scrape-secret-${i}`,
+      secret: { secretName, items: [...keys].sort().map((key) => ({ key, path: key })) },
+    }));
+    const secretMounts: k8s.VolumeMount[] = secrets.map(([secretName], i) => ({ name: `scrape-secret-${i}`, mountPath: `${SCRAPE_SECRETS_DIR}/${secretName}`, readOnly: true }));
 
     const sa = this.addServiceAccount();
     // Service discovery reads these; nodes/metrics is what the kubelet checks for /metrics and /metrics/cadvisor.
@@ -143,6 +156,7 @@ export class Prometheus extends StackComponent {
                   { name: 'rules', mountPath: RULES_DIR, readOnly: true },
                   { name: 'data', mountPath: '/prometheus' },
                   { name: 'tmp', mountPath: '/tmp' },
+                  ...secretMounts,
                 ],
               },
             ],
@@ -151,6 +165,7 @@ export class Prometheus extends StackComponent {
               { name: 'rules', configMap: { name: 'prometheus-rules' } },
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
               ...data.volumes,
+              ...secretVolumes,
             ],
           },
         },
@@ -171,6 +186,8 @@ export class Prometheus extends StackComponent {
       // Scrape targets live in any namespace on any port; nodes (kubelet, node-exporter) are host addresses.
       { peers: [{ anyNamespace: true }] },
       { peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 10250 }, { port: 9100 }] },
+      // What the environment declares, each with its own flow.
+      ...(props.scrape ? declaredEgress(props.scrape, jobContext) : []),
     );
     this.addNetworkPolicy();
   }
@@ -210,6 +227,15 @@ export class Prometheus extends StackComponent {
 
   /** The exact prometheus.yml that goes into the ConfigMap. */
   renderConfig(): string {
+    // The environment schema refuses clashes by name already; this guards jobs wired in code.
+    const owners = new Map<string, string>();
+    for (const e of this.endpoints) owners.set(e.jobName, `the stack's ${e.jobName} job`);
+    for (const j of this.declared) {
+      const name = String(j.job_name);
+      const other = owners.get(name);
+      if (other) throw new Error(`scrape job "${name}" is declared twice: by the environment's scrape section and by ${other}`);
+      owners.set(name, 'the environment\'s scrape section');
+    }
     return stringify(
       buildPrometheusConfig({
         scrapeInterval: this.settings.scrapeInterval,
@@ -219,6 +245,7 @@ export class Prometheus extends StackComponent {
         alertmanagers: this.alertmanagerTargets,
         endpoints: this.endpoints,
         ruleFiles: true,
+        declaredJobs: this.declared,
       }),
       { lineWidth: 0 },
     );
