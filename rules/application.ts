@@ -1,5 +1,4 @@
-import { alert, type Environment, group, humanDuration, humanNumber, percent, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, humanDuration, humanNumber, percent, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
 
 /**
  * The applications the stack watches (scraped through `prometheus.io/scrape`

@@ -1,5 +1,5 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 const G = 'job="grafana",namespace="monitoring",handler="/api/dashboards/uid/:uid"';
 

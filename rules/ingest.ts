@@ -1,5 +1,5 @@
-import { alert, type Environment, group, humanDuration, percent, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, humanDuration, percent, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 const I = 'job="obstack-ingest",instance="ingest-0:3000"';
 const IL = { job: 'obstack-ingest', instance: 'ingest-0:3000' };

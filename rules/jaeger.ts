@@ -1,5 +1,5 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 // Jaeger v2 is an OpenTelemetry Collector: its own metrics are otelcol_*, counters with _total (see the metric catalog).
 const J = 'job="jaeger",instance="jaeger-0:8888"';

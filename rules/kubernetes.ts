@@ -1,5 +1,5 @@
-import { alert, type Environment, group, humanDuration, percent, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, humanDuration, percent, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 const KSM = 'job="kube-state-metrics"';
 const POD = `${KSM},namespace="shop",pod="api-0"`;

@@ -1,5 +1,5 @@
-import { alert, type Environment, group, humanDuration, humanNumber, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, humanDuration, humanNumber, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 // Metric names of kuskoman/logstash-exporter (see the metric catalog); counters there carry no _total suffix.
 const LS = 'job="logstash",instance="logstash-0:9198"';

@@ -1,5 +1,5 @@
-import { alert, type Environment, group, humanDuration, humanNumber, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, jobDown, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, humanDuration, humanNumber, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { jobDown } from './common.js';
 
 const N = 'job="node-exporter",instance="node-a"';
 const L = { job: 'node-exporter', instance: 'node-a' };

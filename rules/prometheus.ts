@@ -1,5 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
 
 const P = 'job="prometheus",instance="prometheus-0:9090"';
 const L = { job: 'prometheus', instance: 'prometheus-0:9090' };

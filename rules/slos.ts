@@ -1,6 +1,5 @@
-import { type Environment, type RuleGroup, slo } from '../src/authoring/index.js';
+import { type Environment, type RuleGroup, runbooks, slo } from '../src/authoring/index.js';
 import { APP_JOBS } from './application.js';
-import { runbooks } from './common.js';
 
 /**
  * The service level objectives: API availability of the applications and of

@@ -1,5 +1,4 @@
-import { alert, type Environment, group, type RuleGroup } from '../src/authoring/index.js';
-import { firesWhen, runbooks, silentWhen } from './common.js';
+import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
 
 /** The alerting pipeline's heartbeat and the scrape health of every job. */
 export function stackRules(env: Environment): RuleGroup[] {
