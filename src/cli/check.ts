@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PAGING_RECEIVERS, RECEIVERS, RULES_DIR, SERVICE_ACCOUNT_DIR } from '../constructs/index.js';
+import { PAGING_RECEIVERS, RECEIVERS, RULES_DIR, SERVICE_ACCOUNT_DIR, SEVERITIES, teamReceivers } from '../constructs/index.js';
+import { parse } from 'yaml';
+import { type AlertRoute, type Environment, matcherRegex } from '../config/index.js';
 import {
   type Finding,
   amtoolCheckConfig,
@@ -75,7 +77,7 @@ export function checkWithTools(result: SynthesizedEnvironment): Finding[] {
       writeFileSync(file, am);
       const res = amtoolCheckConfig(file);
       if (!res.ok) findings.push(toolFinding('amtool-check-config', 'alertmanager.yml', res.output));
-      else findings.push(...checkRouting(file));
+      else findings.push(...checkRouting(file, routingContext(result)));
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -83,11 +85,43 @@ export function checkWithTools(result: SynthesizedEnvironment): Finding[] {
   return findings;
 }
 
-/** Proves with `amtool config routes test` that each severity reaches the right receivers. */
-export function checkRouting(alertmanagerFile: string): Finding[] {
+/** What the routing check needs beyond alertmanager.yml: the teams, the user routes, and Prometheus's alert relabeling. */
+export interface RoutingContext {
+  readonly teams?: Environment['teams'];
+  readonly routes?: readonly AlertRoute[];
+  /** `alerting.alert_relabel_configs` of prometheus.yml; without it, only alerts that carry a `team` label are probed. */
+  readonly alertRelabelConfigs?: readonly Record<string, unknown>[];
+}
+
+function routingContext(result: SynthesizedEnvironment): RoutingContext {
+  const prom = result.files.get('prometheus.yml');
+  const relabel = prom === undefined ? undefined : ((parse(prom) as { alerting?: { alert_relabel_configs?: Record<string, unknown>[] } }).alerting?.alert_relabel_configs ?? []);
+  return { teams: result.environment.teams, routes: result.environment.alerting.routes, ...(relabel ? { alertRelabelConfigs: relabel } : {}) };
+}
+
+/** What an alert of `team` must reach at each severity: exactly these receivers (besides the history copies), none of the environment's. */
+export function teamRoutingExpectations(team: string): ReadonlyArray<{ severity: string; exactly: readonly string[] }> {
+  const t = teamReceivers(team);
+  return SEVERITIES.map((severity) => ({
+    severity,
+    exactly: severity === 'P4' ? [t.digest] : severity === 'P3' ? [t.notify] : [t.pager, t.notify],
+  }));
+}
+
+/**
+ * Proves with `amtool config routes test` that each severity reaches the right
+ * receivers; for each team, that its alerts reach exactly its own receivers,
+ * whether they carry the `team` label already or get it from Prometheus's
+ * relabeling of their namespace or service. Probes that a user route
+ * (`alerting.routes`) takes on purpose are left out.
+ */
+export function checkRouting(alertmanagerFile: string, context: RoutingContext = {}): Finding[] {
   const findings: Finding[] = [];
+  const takenByUserRoute = (labels: Record<string, string>): boolean => (context.routes ?? []).some((r) => routeMatches(r, labels));
   for (const exp of ROUTING_EXPECTATIONS) {
-    const reached = amtoolRoutesTest(alertmanagerFile, { alertname: 'RoutingProbe', service: 'probe', severity: exp.severity });
+    const probe = { alertname: 'RoutingProbe', service: 'probe', severity: exp.severity };
+    if (takenByUserRoute(probe)) continue;
+    const reached = amtoolRoutesTest(alertmanagerFile, probe);
     for (const r of exp.mustReach) {
       if (!reached.includes(r)) {
         findings.push({ check: 'alert-routing', object: 'alertmanager.yml', message: `a ${exp.severity} alert must reach "${r}" but reaches ${JSON.stringify(reached)}` });
@@ -99,7 +133,91 @@ export function checkRouting(alertmanagerFile: string): Finding[] {
       }
     }
   }
+  for (const [team, t] of Object.entries(context.teams ?? {})) {
+    const own = teamReceivers(team);
+    // Copies that every alert of a known severity gets, wherever it is routed.
+    const copies = new Set<string>([RECEIVERS.history, own.webhook]);
+    const probes: Array<{ what: string; labels: Record<string, string> }> = [{ what: `team="${team}"`, labels: { team } }];
+    if (context.alertRelabelConfigs) {
+      for (const ns of t.namespaces) probes.push({ what: `namespace="${ns}"`, labels: { namespace: ns } });
+      for (const svc of t.services) probes.push({ what: `service="${svc}"`, labels: { service: svc } });
+    }
+    for (const { what, labels } of probes) {
+      for (const exp of teamRoutingExpectations(team)) {
+        let alert: Record<string, string> | undefined = { alertname: 'RoutingProbe', ...labels, severity: exp.severity };
+        if (!('team' in labels)) {
+          try {
+            alert = relabelAlert(alert, context.alertRelabelConfigs ?? []);
+          } catch (e) {
+            findings.push({ check: 'alert-routing', object: 'prometheus.yml', message: (e as Error).message });
+            break;
+          }
+          if (alert?.team !== team) {
+            findings.push({ check: 'alert-routing', object: 'prometheus.yml', message: `an alert with ${what} must get team="${team}" from Prometheus's alert relabeling but gets ${alert ? JSON.stringify(alert.team ?? '') : 'dropped'}` });
+            break;
+          }
+        }
+        if (takenByUserRoute(alert)) continue;
+        const reached = amtoolRoutesTest(alertmanagerFile, alert);
+        const delivered = reached.filter((r) => !copies.has(r)).sort();
+        if (JSON.stringify(delivered) !== JSON.stringify([...exp.exactly].sort())) {
+          findings.push({
+            check: 'alert-routing',
+            object: 'alertmanager.yml',
+            message: `a ${exp.severity} alert with ${what} must reach exactly ${JSON.stringify([...exp.exactly].sort())} of team "${team}" but reaches ${JSON.stringify(reached)}`,
+          });
+        }
+      }
+    }
+  }
   return findings;
+}
+
+/** Whether every matcher of a user route holds for the labels (a missing label is empty, as in Alertmanager). */
+function routeMatches(route: AlertRoute, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(route.matchers).every(([label, value]) => {
+    const re = matcherRegex(value);
+    const actual = labels[label] ?? '';
+    return re === undefined ? actual === value : new RegExp(`^(?:${re})$`).test(actual);
+  });
+}
+
+/**
+ * Prometheus's relabeling of an alert's labels, for the actions alert relabeling
+ * uses here (replace, keep, drop, labeldrop, labelkeep); undefined when the alert
+ * is dropped. The teams' live test holds it against the real Prometheus.
+ */
+export function relabelAlert(input: Readonly<Record<string, string>>, configs: readonly Record<string, unknown>[]): Record<string, string> | undefined {
+  const labels: Record<string, string> = { ...input };
+  for (const c of configs) {
+    const action = String(c.action ?? 'replace');
+    const regex = new RegExp(`^(?:${String(c.regex ?? '(.*)')})$`);
+    const source = ((c.source_labels as string[] | undefined) ?? []).map((l) => labels[l] ?? '').join(String(c.separator ?? ';'));
+    switch (action) {
+      case 'replace': {
+        const m = regex.exec(source);
+        const target = c.target_label as string | undefined;
+        if (!m || !target) break;
+        const value = String(c.replacement ?? '$1').replace(/\$(?:\{(\w+)\}|(\d+))/g, (_, a: string | undefined, b: string | undefined) => m[Number(a ?? b)] ?? '');
+        if (value === '') delete labels[target];
+        else labels[target] = value;
+        break;
+      }
+      case 'keep':
+        if (!regex.test(source)) return undefined;
+        break;
+      case 'drop':
+        if (regex.test(source)) return undefined;
+        break;
+      case 'labeldrop':
+      case 'labelkeep':
+        for (const name of Object.keys(labels)) if (regex.test(name) === (action === 'labeldrop')) delete labels[name];
+        break;
+      default:
+        throw new Error(`alert relabeling action "${action}" is not understood by the routing check`);
+    }
+  }
+  return labels;
 }
 
 /** The dashboard checks on one environment: what Grafana provisions against the rules and metrics of the same output. */

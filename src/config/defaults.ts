@@ -135,7 +135,10 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
     digestInterval: '24h',
     runbookBaseUrl: 'docs/runbooks.md',
     overrides: {},
+    routes: [],
+    extraReceivers: {},
   },
+  teams: {},
   dashboards: { drop: [] },
   patches: [],
 };

@@ -1,4 +1,5 @@
 export * from './schema.js';
+export * from './teams.js';
 export * from './errors.js';
 export * from './load.js';
 export * from './defaults.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlertOverrides } from './rule-overrides.js';
 import { BYTE_SIZE, DnsLabel, Duration, EMAIL, HOSTNAME, Image, Ingress, Resources, SecretRef, Storage } from './primitives.js';
 import { IngestConfig } from './ingest.js';
+import { AlertRoutes, extraReceiversSchema, refineTeams, teamsSchema } from './teams.js';
 import { GrafanaDatasource, ScrapeConfig, refineDatasources, refineScrape } from './scrape.js';
 import { ObjectPatches } from './patches.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
@@ -159,6 +160,8 @@ export const Alerting = z.strictObject({
     .min(1)
     .describe("where runbooks live; an alert's runbook_url is this plus #<alert name in lower case>"),
   overrides: AlertOverrides.default({}),
+  routes: AlertRoutes,
+  extraReceivers: extraReceiversSchema(Receivers.shape),
 });
 
 export const Tier = z.enum(['development', 'staging', 'production']);
@@ -173,6 +176,7 @@ export const EnvironmentConfig = z
     clusterDomain: z.string().regex(HOSTNAME).default('cluster.local'),
     components: Components,
     alerting: Alerting,
+    teams: teamsSchema(Receivers.shape),
     logs: LogsConfig,
     traces: TracesConfig,
     scrape: ScrapeConfig.prefault({}).describe('scrape targets beside the stack and annotated pods: static targets, monitors, raw scrape_configs'),
@@ -185,6 +189,7 @@ export const EnvironmentConfig = z
   })
   .superRefine((env, ctx) => {
     refineLogsAndTraces(env, ctx);
+    refineTeams(env, ctx);
     refineScrape(env, ctx);
     refineDatasources(env, ctx);
     const g = env.components.grafana;

@@ -97,6 +97,7 @@ export class ObservabilityStack extends Chart {
           ...common,
           settings: c.alertmanager,
           alerting: env.alerting,
+          teams: env.teams,
           image: image('alertmanager', c.alertmanager.image),
           clusterDomain: env.clusterDomain,
           ...(ingest ? { history: ingest.alertHistory } : {}),

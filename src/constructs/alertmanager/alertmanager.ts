@@ -10,8 +10,9 @@ import { addIngress } from '../common/ingress.js';
 import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
+import type { TeamOwnership } from '../prometheus/config.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { type HistoryWebhook, SECRETS_DIR, buildAlertmanagerConfig, referencedSecrets } from './config.js';
+import { type HistoryWebhook, SECRETS_DIR, allChannels, buildAlertmanagerConfig, referencedSecrets } from './config.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
 
@@ -20,6 +21,11 @@ export interface AlertmanagerProps {
   readonly instance: string;
   readonly settings: AlertmanagerSettings;
   readonly alerting: Environment['alerting'];
+  /**
+   * Application teams: each gets its own subtree, matched on the `team` label, with its own receivers.
+   * @default - no teams: every alert goes to the environment's receivers
+   */
+  readonly teams?: Environment['teams'];
   readonly image: Image;
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
@@ -42,6 +48,7 @@ const MESH = 9094;
 export class Alertmanager extends StackComponent {
   readonly replicas: number;
   private readonly alerting: Environment['alerting'];
+  private readonly teams: Environment['teams'];
   private readonly history: HistoryWebhook | undefined;
   private readonly clusterService: string;
   private readonly clusterDomain: string;
@@ -57,6 +64,7 @@ export class Alertmanager extends StackComponent {
     });
     const { settings } = props;
     this.alerting = props.alerting;
+    this.teams = props.teams ?? {};
     this.history = props.history ? { url: props.history.url, bearerToken: props.history.bearerToken } : undefined;
     this.replicas = settings.replicas;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
@@ -93,7 +101,7 @@ export class Alertmanager extends StackComponent {
       },
     });
 
-    const secrets = [...new Set(referencedSecrets(props.alerting, this.history).map((s) => s.secretName))].sort();
+    const secrets = [...new Set(referencedSecrets(props.alerting, this.history, this.teams).map((s) => s.secretName))].sort();
     const data = dataVolume('data', settings.storage, this.labels);
     const peers = this.podNames().map((p) => `--cluster.peer=${p}.${this.clusterService}.${this.namespace}.svc:${MESH}`);
     const clusterArgs =
@@ -162,7 +170,7 @@ export class Alertmanager extends StackComponent {
     this.egress.push(
       { peers: [{ pods: this.selector }], ports: [{ port: MESH }, { port: MESH, protocol: 'UDP' }] },
       // Receivers are outside the cluster (PagerDuty, Slack, SMTP) or a webhook anywhere.
-      { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting) },
+      { peers: [{ cidr: '0.0.0.0/0' }], ports: notificationPorts(props.alerting, this.teams) },
     );
     if (props.history) this.egress.push({ peers: [{ pods: props.history.selector }], ports: [{ port: props.history.port }] });
     this.addNetworkPolicy();
@@ -188,20 +196,31 @@ export class Alertmanager extends StackComponent {
     return [{ jobName: 'alertmanager', namespace: this.namespace, serviceName: this.clusterService, portName: 'web' }];
   }
 
+  /**
+   * Which team owns which namespaces and services: Prometheus sets the
+   * `team` label of their alerts from it (`prometheus.alertTo(alertmanager)`),
+   * and this Alertmanager routes on that label.
+   */
+  get teamOwnership(): readonly TeamOwnership[] {
+    return Object.entries(this.teams).map(([team, t]) => ({ team, namespaces: t.namespaces, services: t.services }));
+  }
+
   /** The exact alertmanager.yml that goes into the Secret. */
   renderConfig(): string {
-    return stringify(buildAlertmanagerConfig(this.alerting, this.history), { lineWidth: 0 });
+    return stringify(buildAlertmanagerConfig(this.alerting, this.history, this.teams), { lineWidth: 0 });
   }
 }
 
-function notificationPorts(alerting: Environment['alerting']): { port: number }[] {
+function notificationPorts(alerting: Environment['alerting'], teams: Environment['teams']): { port: number }[] {
   const ports = new Set<number>([443]);
-  const smtp = alerting.receivers.email?.smarthost.split(':')[1];
-  if (smtp) ports.add(Number(smtp));
-  const hook = alerting.receivers.webhook?.url;
-  if (hook) {
-    const u = new URL(hook);
-    ports.add(u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+  for (const r of allChannels(alerting, teams)) {
+    const smtp = r.email?.smarthost.split(':')[1];
+    if (smtp) ports.add(Number(smtp));
+    const hook = r.webhook?.url;
+    if (hook) {
+      const u = new URL(hook);
+      ports.add(u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+    }
   }
   return [...ports].sort((a, b) => a - b).map((port) => ({ port }));
 }

@@ -1,4 +1,4 @@
-import type { Environment, SecretRef } from '../../config/index.js';
+import { type Environment, type SecretRef, matcherRegex } from '../../config/index.js';
 
 export const SECRETS_DIR = '/etc/alertmanager/secrets';
 
@@ -23,6 +23,26 @@ export const SEVERITIES = ['P1', 'P2', 'P3', 'P4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 type Alerting = Environment['alerting'];
+type Teams = Environment['teams'];
+/** The channels of one receiver: the environment's, a team's or an extra receiver's (same shapes). */
+type Channels = Alerting['receivers'];
+
+/**
+ * The receivers of one team. Their names are a contract like RECEIVERS:
+ * `team-<name>-pager` (P1, P2), `team-<name>` (P1 to P3), `team-<name>-digest`
+ * (P4) and, when the team has a webhook, `team-<name>-webhook` (every alert of the team).
+ */
+export function teamReceivers(team: string): { pager: string; notify: string; digest: string; webhook: string } {
+  return { pager: `team-${team}-pager`, notify: `team-${team}`, digest: `team-${team}-digest`, webhook: `team-${team}-webhook` };
+}
+
+/** The Alertmanager receiver of `alerting.extraReceivers.<name>`. */
+export function extraReceiver(name: string): string {
+  return `extra-${name}`;
+}
+
+/** The label that says which team an alert belongs to; Prometheus sets it from the alert's namespace or service. */
+export const TEAM_LABEL = 'team';
 
 /** The in-pod file of a Secret key, mounted by the Alertmanager construct. */
 export function secretFile(ref: SecretRef): string {
@@ -36,14 +56,19 @@ export interface HistoryWebhook {
 }
 
 /** Every Secret key the configuration reads from a file, for mounting. */
-export function referencedSecrets(alerting: Alerting, history?: HistoryWebhook): SecretRef[] {
-  const r = alerting.receivers;
-  return [r.pagerduty?.routingKey, r.email?.authPassword, r.slack?.apiUrl, r.webhook?.bearerToken, history?.bearerToken].filter(
-    (x): x is SecretRef => x !== undefined,
-  );
+export function referencedSecrets(alerting: Alerting, history?: HistoryWebhook, teams: Teams = {}): SecretRef[] {
+  return [
+    ...allChannels(alerting, teams).flatMap((r) => [r.pagerduty?.routingKey, r.email?.authPassword, r.slack?.apiUrl, r.webhook?.bearerToken]),
+    history?.bearerToken,
+  ].filter((x): x is SecretRef => x !== undefined);
 }
 
-function emailConfigs(r: Alerting['receivers']): Record<string, unknown>[] {
+/** Every set of channels the configuration delivers to: the environment's, each team's, each extra receiver's. */
+export function allChannels(alerting: Alerting, teams: Teams = {}): Channels[] {
+  return [alerting.receivers, ...Object.values(teams).map((t) => t.receivers), ...Object.values(alerting.extraReceivers)];
+}
+
+function emailConfigs(r: Channels): Record<string, unknown>[] {
   if (!r.email) return [];
   const e = r.email;
   return e.to.map((to) => ({
@@ -57,7 +82,7 @@ function emailConfigs(r: Alerting['receivers']): Record<string, unknown>[] {
   }));
 }
 
-function slackConfigs(r: Alerting['receivers']): Record<string, unknown>[] {
+function slackConfigs(r: Channels): Record<string, unknown>[] {
   if (!r.slack) return [];
   return [{ api_url_file: secretFile(r.slack.apiUrl), channel: r.slack.channel, send_resolved: true }];
 }
@@ -67,62 +92,69 @@ function slackConfigs(r: Alerting['receivers']): Record<string, unknown>[] {
  * severities: P1 and P2 page and notify the team, P3 notifies the team, P4
  * goes to the digest only. A firing P1 mutes lower severities of the same
  * alert and service; a P2 mutes P3 and P4 likewise.
+ *
+ * In order: the Watchdog goes nowhere; every alert is copied to the history;
+ * `alerting.routes` are tried; then each team's subtree (matched on its
+ * `team` label, the same severity policy with the team's receivers); then the
+ * environment's own tree for every alert that belongs to no team.
  */
-export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWebhook): Record<string, unknown> {
+export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWebhook, teams: Teams = {}): Record<string, unknown> {
   const r = alerting.receivers;
   const receivers: Record<string, unknown>[] = [{ name: RECEIVERS.blackhole }];
-  if (r.pagerduty) {
-    receivers.push({
-      name: RECEIVERS.pager,
-      pagerduty_configs: [
-        {
-          routing_key_file: secretFile(r.pagerduty.routingKey),
-          send_resolved: true,
-          severity: '{{ if eq .CommonLabels.severity "P1" }}critical{{ else }}error{{ end }}',
-        },
-      ],
-    });
-  }
-  receivers.push({ name: RECEIVERS.team, ...nonEmpty({ email_configs: emailConfigs(r), slack_configs: slackConfigs(r) }) });
-  // The digest is one message per interval: e-mail where there is one, otherwise Slack.
-  receivers.push({
-    name: RECEIVERS.digest,
-    ...(r.email ? { email_configs: emailConfigs(r) } : { slack_configs: slackConfigs(r) }),
-  });
+  receivers.push(...severityReceivers(r, { pager: RECEIVERS.pager, notify: RECEIVERS.team, digest: RECEIVERS.digest }));
 
   const routes: Record<string, unknown>[] = [{ receiver: RECEIVERS.blackhole, matchers: ['alertname="Watchdog"'] }];
-  const webhook = (url: string, token: SecretRef | undefined): Record<string, unknown> => ({
-    url,
-    send_resolved: true,
-    ...(token ? { http_config: { authorization: { credentials_file: secretFile(token) } } } : {}),
-  });
   // Every alert of a known severity is copied to the alert history, then routed on.
   const historyConfigs = [
-    ...(history ? [webhook(history.url, history.bearerToken)] : []),
-    ...(r.webhook ? [webhook(r.webhook.url, r.webhook.bearerToken)] : []),
+    ...(history ? [webhookConfig(history.url, history.bearerToken)] : []),
+    ...(r.webhook ? [webhookConfig(r.webhook.url, r.webhook.bearerToken)] : []),
   ];
   if (historyConfigs.length > 0) {
     receivers.push({ name: RECEIVERS.history, webhook_configs: historyConfigs });
     routes.push({ receiver: RECEIVERS.history, matchers: ['severity=~"P1|P2|P3|P4"'], continue: true });
   }
-  if (r.pagerduty) {
-    routes.push({
-      receiver: RECEIVERS.pager,
-      matchers: ['severity=~"P1|P2"'],
-      continue: true,
-      group_wait: '10s',
-      repeat_interval: '1h',
+
+  const teamNames = Object.keys(teams).sort();
+  for (const name of teamNames) {
+    const team = teams[name];
+    if (!team) continue;
+    const names = teamReceivers(name);
+    receivers.push(...severityReceivers(team.receivers, names));
+    if (team.receivers.webhook) receivers.push({ name: names.webhook, webhook_configs: [webhookConfig(team.receivers.webhook.url, team.receivers.webhook.bearerToken)] });
+  }
+  for (const [name, extra] of Object.entries(alerting.extraReceivers).sort(([a], [b]) => a.localeCompare(b))) {
+    receivers.push({
+      name: extraReceiver(name),
+      ...nonEmpty({
+        pagerduty_configs: extra.pagerduty ? [pagerdutyConfig(extra.pagerduty.routingKey)] : [],
+        email_configs: emailConfigs(extra),
+        slack_configs: slackConfigs(extra),
+        webhook_configs: extra.webhook ? [webhookConfig(extra.webhook.url, extra.webhook.bearerToken)] : [],
+      }),
     });
   }
-  routes.push({ receiver: RECEIVERS.team, matchers: ['severity=~"P1|P2|P3"'] });
-  routes.push({
-    receiver: RECEIVERS.digest,
-    matchers: ['severity="P4"'],
-    group_by: ['...'],
-    group_wait: '5m',
-    group_interval: alerting.digestInterval,
-    repeat_interval: alerting.digestInterval,
-  });
+
+  const teamTree = (name: string): Record<string, unknown>[] => {
+    const team = teams[name];
+    const names = teamReceivers(name);
+    return [
+      ...(team?.receivers.webhook ? [{ receiver: names.webhook, matchers: ['severity=~"P1|P2|P3|P4"'], continue: true }] : []),
+      ...severityRoutes(alerting, names),
+    ];
+  };
+  for (const route of alerting.routes) {
+    const matchers = Object.entries(route.matchers).map(([label, value]) => routeMatcher(label, value));
+    routes.push(
+      route.receiver in teams
+        ? { receiver: teamReceivers(route.receiver).notify, matchers, ...(route.continue ? { continue: true } : {}), routes: teamTree(route.receiver) }
+        : { receiver: extraReceiver(route.receiver), matchers, ...(route.continue ? { continue: true } : {}) },
+    );
+  }
+  for (const name of teamNames) {
+    // An alert of the team without a known severity still reaches the team rather than nobody.
+    routes.push({ receiver: teamReceivers(name).notify, matchers: [routeMatcher(TEAM_LABEL, name)], routes: teamTree(name) });
+  }
+  routes.push(...severityRoutes(alerting, { ...(r.pagerduty ? { pager: RECEIVERS.pager } : {}), notify: RECEIVERS.team, digest: RECEIVERS.digest }));
 
   return {
     route: {
@@ -140,6 +172,57 @@ export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWeb
     ],
     receivers,
   };
+}
+
+/** The pager (when there is PagerDuty), notify and digest receivers of one set of channels. */
+function severityReceivers(r: Channels, names: { pager: string; notify: string; digest: string }): Record<string, unknown>[] {
+  return [
+    ...(r.pagerduty ? [{ name: names.pager, pagerduty_configs: [pagerdutyConfig(r.pagerduty.routingKey)] }] : []),
+    { name: names.notify, ...nonEmpty({ email_configs: emailConfigs(r), slack_configs: slackConfigs(r) }) },
+    // The digest is one message per interval: e-mail where there is one, otherwise Slack.
+    { name: names.digest, ...(r.email ? { email_configs: emailConfigs(r) } : { slack_configs: slackConfigs(r) }) },
+  ];
+}
+
+/** The severity policy: P1 and P2 page (and go on), P1 to P3 notify, P4 goes to the digest. */
+function severityRoutes(alerting: Alerting, names: { pager?: string; notify: string; digest: string }): Record<string, unknown>[] {
+  return [
+    ...(names.pager
+      ? [{ receiver: names.pager, matchers: ['severity=~"P1|P2"'], continue: true, group_wait: '10s', repeat_interval: '1h' }]
+      : []),
+    { receiver: names.notify, matchers: ['severity=~"P1|P2|P3"'] },
+    {
+      receiver: names.digest,
+      matchers: ['severity="P4"'],
+      group_by: ['...'],
+      group_wait: '5m',
+      group_interval: alerting.digestInterval,
+      repeat_interval: alerting.digestInterval,
+    },
+  ];
+}
+
+function pagerdutyConfig(routingKey: SecretRef): Record<string, unknown> {
+  return {
+    routing_key_file: secretFile(routingKey),
+    send_resolved: true,
+    severity: '{{ if eq .CommonLabels.severity "P1" }}critical{{ else }}error{{ end }}',
+  };
+}
+
+function webhookConfig(url: string, token: SecretRef | undefined): Record<string, unknown> {
+  return {
+    url,
+    send_resolved: true,
+    ...(token ? { http_config: { authorization: { credentials_file: secretFile(token) } } } : {}),
+  };
+}
+
+/** An Alertmanager matcher from `alerting.routes`: a literal, or `/regex/` (anchored by Alertmanager). */
+export function routeMatcher(label: string, value: string): string {
+  const re = matcherRegex(value);
+  const quoted = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  return re === undefined ? `${label}=${quoted(value)}` : `${label}=~${quoted(re)}`;
 }
 
 function nonEmpty(o: Record<string, unknown[]>): Record<string, unknown[]> {

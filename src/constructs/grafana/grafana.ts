@@ -276,6 +276,7 @@ export class Grafana extends StackComponent {
       throw new Error(`dashboard uid must be kebab-case and at most 40 characters, got "${dashboard.uid}"`);
     }
     if (this.dashboards.some((d) => d.uid === dashboard.uid)) throw new Error(`dashboard uid "${dashboard.uid}" is added twice`);
+    folderDirectory(dashboard.folder, dashboard.uid);
     const size = Buffer.byteLength(dashboard.json, 'utf8');
     if (size > CONFIGMAP_LIMIT_BYTES - 4096) {
       throw new Error(`dashboard "${dashboard.uid}" is ${size} bytes; a ConfigMap holds at most 1 MiB`);
@@ -290,21 +291,22 @@ export class Grafana extends StackComponent {
 
   /**
    * One projected volume per folder, gathering that folder's ConfigMaps:
-   * unlike subPath mounts, projected volumes receive ConfigMap updates.
+   * unlike subPath mounts, projected volumes receive ConfigMap updates. Any
+   * folder name works (the stakeholders', a team's): it is mounted under its
+   * name as written, which Grafana (foldersFromFilesStructure) takes as the
+   * folder's title.
    */
   private folderVolumes(): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
     const byFolder = new Map<string, string[]>();
-    for (const d of this.dashboards) {
-      const slug = folderSlug(d.folder);
-      byFolder.set(slug, [...(byFolder.get(slug) ?? []), `grafana-dashboard-${d.uid}`]);
-    }
+    for (const d of this.dashboards) byFolder.set(d.folder, [...(byFolder.get(d.folder) ?? []), `grafana-dashboard-${d.uid}`]);
     const folders = [...byFolder.keys()].sort();
+    const volumeName = folderVolumeNames(folders);
     return {
       volumes: folders.map((f) => ({
-        name: `dashboards-${f}`,
+        name: volumeName(f),
         projected: { sources: (byFolder.get(f) ?? []).map((name) => ({ configMap: { name } })) },
       })),
-      mounts: folders.map((f) => ({ name: `dashboards-${f}`, mountPath: `${DASHBOARDS_DIR}/${f}`, readOnly: true })),
+      mounts: folders.map((f) => ({ name: volumeName(f), mountPath: `${DASHBOARDS_DIR}/${folderDirectory(f)}`, readOnly: true })),
     };
   }
 
@@ -378,4 +380,34 @@ export function datasourcePasswordEnv(uid: string): string {
 
 export function folderSlug(folder: string): string {
   return folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/**
+ * The directory of a dashboard folder: its name as written, since Grafana
+ * titles the folder after the directory. Refuses what cannot be one directory.
+ */
+export function folderDirectory(folder: string, uid?: string): string {
+  const ok = folder.length > 0 && folder.length <= 100 && folder === folder.trim() && folder !== '.' && folder !== '..' && !/[/\\:\p{Cc}]/u.test(folder);
+  if (!ok) {
+    throw new Error(
+      `${uid ? `dashboard "${uid}": ` : ''}folder must be 1 to 100 characters without "/", "\\", ":", control characters or surrounding spaces, and not "." or "..", got ${JSON.stringify(folder)}`,
+    );
+  }
+  return folder;
+}
+
+/**
+ * Volume names (DNS labels of at most 63 characters) for folders: `dashboards-<slug>`
+ * where that is valid and no other folder has the same slug, otherwise the slug
+ * cut short plus a digest of the folder's name.
+ */
+function folderVolumeNames(folders: readonly string[]): (folder: string) => string {
+  const slugCount = new Map<string, number>();
+  for (const f of folders) slugCount.set(folderSlug(f), (slugCount.get(folderSlug(f)) ?? 0) + 1);
+  return (folder) => {
+    const slug = folderSlug(folder);
+    if (slug !== '' && slugCount.get(slug) === 1 && slug.length <= 52) return `dashboards-${slug}`;
+    const short = slug.slice(0, 34).replace(/-+$/, '');
+    return `dashboards-${short === '' ? '' : `${short}-`}${checksum(folder).slice(0, 8)}`;
+  };
 }

@@ -14,11 +14,20 @@ export interface PrometheusConfigInput {
   readonly endpoints: readonly ScrapeEndpoint[];
   /** Whether rule files are mounted. */
   readonly ruleFiles: boolean;
+  /** Who owns which alerts: sets the `team` label of alerts sent to Alertmanager. @default - no teams */
+  readonly teams?: readonly TeamOwnership[];
   /** Jobs the environment declares (`scrape`), after the stack's own. @default - none */
   readonly declaredJobs?: readonly Record<string, unknown>[];
 }
 
 type Relabel = Record<string, unknown>;
+
+/** A team and the namespaces and services whose alerts are its own. */
+export interface TeamOwnership {
+  readonly team: string;
+  readonly namespaces: readonly string[];
+  readonly services: readonly string[];
+}
 
 const copy = (source: string, target: string): Relabel => ({ source_labels: [source], target_label: target });
 
@@ -100,10 +109,42 @@ function kubeletJob(name: 'kubelet' | 'cadvisor'): Record<string, unknown> {
   };
 }
 
+const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+
+/**
+ * Sets the `team` label of an alert from its `service` label, then from its
+ * `namespace` label, only when the alert has no `team` yet (a team's own rule
+ * may set it). A service is the more precise owner, so it is tried first.
+ */
+export function teamRelabelConfigs(owners: readonly TeamOwnership[]): Relabel[] {
+  const rules: Relabel[] = [];
+  for (const label of ['service', 'namespace'] as const) {
+    for (const o of owners) {
+      const values = label === 'service' ? o.services : o.namespaces;
+      if (values.length === 0) continue;
+      rules.push({
+        source_labels: ['team', label],
+        separator: ';',
+        // Anchored by Prometheus: an empty team, then one of the owned values.
+        regex: `;(?:${values.map(escapeRegex).join('|')})`,
+        target_label: 'team',
+        replacement: o.team,
+        action: 'replace',
+      });
+    }
+  }
+  return rules;
+}
+
 /** The exact prometheus.yml of one environment, as a plain object for the YAML serializer. */
 export function buildPrometheusConfig(input: PrometheusConfigInput): Record<string, unknown> {
   const externalLabels: Record<string, string> = { ...input.externalLabels };
   if (input.replicaLabel) externalLabels.prometheus_replica = '${POD_NAME}';
+  const alertRelabel: Relabel[] = [
+    ...teamRelabelConfigs(input.teams ?? []),
+    // Every replica receives every alert and deduplicates; the replica label would defeat that.
+    ...(input.replicaLabel ? [{ regex: 'prometheus_replica', action: 'labeldrop' }] : []),
+  ];
   return {
     global: {
       scrape_interval: input.scrapeInterval,
@@ -115,8 +156,7 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
     ...(input.alertmanagers.length > 0
       ? {
           alerting: {
-            // Every replica receives every alert and deduplicates; the replica label would defeat that.
-            ...(input.replicaLabel ? { alert_relabel_configs: [{ regex: 'prometheus_replica', action: 'labeldrop' }] } : {}),
+            ...(alertRelabel.length > 0 ? { alert_relabel_configs: alertRelabel } : {}),
             alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [...input.alertmanagers] }] }],
           },
         }

@@ -12,7 +12,7 @@ import { API_SERVER_FLOW } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
 import { addIngress } from '../common/ingress.js';
-import { RULES_DIR, buildPrometheusConfig } from './config.js';
+import { RULES_DIR, type TeamOwnership, buildPrometheusConfig } from './config.js';
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
 import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets } from './declared-jobs.js';
 
@@ -43,6 +43,7 @@ export class Prometheus extends StackComponent {
   private readonly clusterDomain: string;
   private readonly endpoints: ScrapeEndpoint[] = [];
   private readonly alertmanagerTargets: string[] = [];
+  private readonly teamOwnership: TeamOwnership[] = [];
   private readonly ruleFiles = new Map<string, string>();
   private readonly declared: readonly Record<string, unknown>[];
 
@@ -206,9 +207,13 @@ export class Prometheus extends StackComponent {
     this.endpoints.push(...target.scrapeEndpoints);
   }
 
-  /** Sends alerts to every Alertmanager replica directly, as Alertmanager's clustering expects. */
-  alertTo(alertmanager: { readonly peerAddresses: readonly string[] }): void {
+  /**
+   * Sends alerts to every Alertmanager replica directly, as Alertmanager's
+   * clustering expects, with the `team` label its routing tree reads.
+   */
+  alertTo(alertmanager: { readonly peerAddresses: readonly string[]; readonly teamOwnership?: readonly TeamOwnership[] }): void {
     this.alertmanagerTargets.push(...alertmanager.peerAddresses);
+    this.teamOwnership.push(...(alertmanager.teamOwnership ?? []));
   }
 
   /** Mounts a rule file (Prometheus rule-file YAML) into the rules folder. */
@@ -245,6 +250,7 @@ export class Prometheus extends StackComponent {
         alertmanagers: this.alertmanagerTargets,
         endpoints: this.endpoints,
         ruleFiles: true,
+        teams: this.teamOwnership,
         declaredJobs: this.declared,
       }),
       { lineWidth: 0 },
