@@ -15,5 +15,6 @@ export { AREA_DASHBOARDS, environmentRuleGroups, RULE_AREAS, STACK_RULE_AREAS, s
 export { type SynthesizedEnvironment, type KubernetesObject, synthesizeEnvironment } from './cli/synthesize.js';
 export { checkSynthesized, checkWithTools, type CheckOptions } from './cli/check.js';
 export { writeEnvironments } from './cli/write.js';
+export { loadEnvironments, shippedReferences, standInEnvironment } from './cli/load-environments.js';
 /** Grafana's units, from the SDK build obstack pins, for panels of a project's own dashboards. */
 export * as units from '@grafana/grafana-foundation-sdk/units';

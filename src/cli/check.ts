@@ -12,7 +12,6 @@ import {
   checkSynthesizedDashboards,
   promtoolCheckConfig,
   promtoolCheckRules,
-  stackMetricCatalog,
   toOfflineConfig,
   validateKubernetesSchema,
 } from '../validate/index.js';
@@ -229,7 +228,7 @@ export function checkEnvironmentDashboards(result: SynthesizedEnvironment): Find
     dashboards: grafana.provisionedDashboards,
     datasources: grafana.provisionedDatasources,
     ruleFiles,
-    catalog: stackMetricCatalog(),
+    catalog: result.catalog,
   });
 }
 
@@ -243,7 +242,7 @@ export function checkEnvironmentRules(result: SynthesizedEnvironment): Finding[]
     if (parsed.file) files.push({ name, content: parsed.file });
     findings.push(...parsed.findings.map(toFinding));
   }
-  return [...findings, ...lintRuleFiles(files, { profile: 'stack', catalog: stackMetricCatalog() }).map(toFinding)];
+  return [...findings, ...lintRuleFiles(files, { profile: 'stack', catalog: result.catalog }).map(toFinding)];
 }
 
 function toFinding(f: RuleFinding): Finding {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closestName } from './closest-name.js';
 import { DnsLabel } from './primitives.js';
 // Types only: schema.ts builds its fields from the functions below, so a value import would be a cycle.
 import type { Receivers as ReceiversSchema } from './schema.js';
@@ -179,27 +180,4 @@ export function teamFolder(env: { readonly teams: Readonly<Record<string, { read
     throw new Error(`no team "${teamName}" in this environment${near ? `; did you mean "${near}"?` : ''}`);
   }
   return team.grafana?.folder ?? teamName;
-}
-
-/** The candidate closest to `input`, when plausibly a typo of it (src/config imports nothing else of ours). */
-function closestName(input: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(input.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(input.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }
