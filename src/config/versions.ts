@@ -22,6 +22,11 @@ export const IMAGES = {
   jaeger: { repository: 'docker.io/jaegertracing/jaeger', tag: '2.10.0' },
   elasticsearchExporter: { repository: 'quay.io/prometheuscommunity/elasticsearch-exporter', tag: 'v1.9.0' },
   logstashExporter: { repository: 'docker.io/kuskoman/logstash-exporter', tag: 'v1.8.0' },
+  /**
+   * The sidecar that POSTs to Prometheus's and Alertmanager's `/-/reload` when
+   * their mounted ConfigMap or Secret changes (flags: --volume-dir, --webhook-url).
+   */
+  configReloader: { repository: 'ghcr.io/jimmidyson/configmap-reload', tag: 'v0.15.0' },
 } as const;
 
 export type ImageName = keyof typeof IMAGES;
@@ -49,4 +54,6 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   elasticsearchExporter: 65534,
   /** A static binary on scratch: any uid works; nobody by convention. */
   logstashExporter: 65534,
+  /** Distroless static with `USER 65534` in its Dockerfile. */
+  configReloader: 65534,
 };

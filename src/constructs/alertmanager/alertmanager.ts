@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
-import { checksum } from '../common/checksum.js';
+import { configReloaderContainer } from '../common/config-reloader.js';
 import { addIngress } from '../common/ingress.js';
 import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
@@ -35,15 +35,19 @@ export interface AlertmanagerProps {
    * @default - no history beyond a webhook receiver of the environment
    */
   readonly history?: HistoryWebhook & { readonly selector: Record<string, string>; readonly port: number };
+  /** The config-reloader sidecar's image. @default IMAGES.configReloader */
+  readonly reloaderImage?: Image;
 }
 
 const WEB = 9093;
 const MESH = 9094;
+const CONFIG_DIR = '/etc/alertmanager/config';
 
 /**
  * Alertmanager as a StatefulSet whose replicas form one gossip cluster. Its
- * configuration lives in a Secret; receivers' credentials are files mounted
- * from the Secrets the environment names, never inline.
+ * configuration lives in a Secret, reloaded by a sidecar when it changes;
+ * receivers' credentials are files mounted from the Secrets the environment
+ * names, never inline.
  */
 export class Alertmanager extends StackComponent {
   readonly replicas: number;
@@ -118,7 +122,8 @@ export class Alertmanager extends StackComponent {
         selector: { matchLabels: this.selector },
         ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
         template: {
-          metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(configText) } },
+          // No checksum of alertmanager.yml: the kubelet updates the mounted Secret and the sidecar reloads it.
+          metadata: { labels: this.labels },
           spec: {
             ...this.podBasics(uid, this.replicas),
             containers: [
@@ -126,7 +131,7 @@ export class Alertmanager extends StackComponent {
                 name: 'alertmanager',
                 image: `${props.image.repository}:${props.image.tag}`,
                 args: [
-                  '--config.file=/etc/alertmanager/config/alertmanager.yml',
+                  `--config.file=${CONFIG_DIR}/alertmanager.yml`,
                   '--storage.path=/alertmanager',
                   `--data.retention=${settings.retention}`,
                   `--web.listen-address=:${WEB}`,
@@ -143,12 +148,18 @@ export class Alertmanager extends StackComponent {
                 livenessProbe: httpProbe('/-/healthy', 'web'),
                 readinessProbe: httpProbe('/-/ready', 'web', { initialDelaySeconds: 3, periodSeconds: 5 }),
                 volumeMounts: [
-                  { name: 'config', mountPath: '/etc/alertmanager/config', readOnly: true },
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   { name: 'data', mountPath: '/alertmanager' },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...secrets.map((s) => ({ name: `secret-${s}`, mountPath: `${SECRETS_DIR}/${s}`, readOnly: true })),
                 ],
               },
+              // Alertmanager always serves POST /-/reload; a failed reload keeps the old configuration.
+              configReloaderContainer({
+                reloadUrl: `http://127.0.0.1:${WEB}/-/reload`,
+                watch: [{ volume: 'config', mountPath: CONFIG_DIR }],
+                ...(props.reloaderImage ? { image: props.reloaderImage } : {}),
+              }),
             ],
             volumes: [
               { name: 'config', secret: { secretName: 'alertmanager-config' } },

@@ -139,7 +139,10 @@ export class Grafana extends StackComponent {
         template: {
           metadata: {
             labels: this.labels,
-            // Datasources are read at start only; dashboards are reloaded from the mounted folder.
+            // Dashboards are reread from the mounted folders (updateIntervalSeconds), so they are not in the checksum.
+            // Datasources roll the pods: Grafana's reload API (POST /api/admin/provisioning/datasources/reload)
+            // needs the admin password, and configmap-reload would carry it in its webhook URL, which it
+            // prints as a label of its own metrics; a rollout exposes nothing.
             annotations: { 'checksum/datasources': Lazy.any({ produce: () => checksum(this.renderDatasources()) }) },
           },
           spec: {

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import type { Environment, Image, ScrapeConfig } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
-import { checksum } from '../common/checksum.js';
+import { configReloaderContainer } from '../common/config-reloader.js';
 import { StackComponent } from '../common/component.js';
 import { API_SERVER_FLOW } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
@@ -28,6 +28,8 @@ export interface PrometheusProps {
   readonly clusterDomain?: string;
   /** Scrape jobs the environment declares: static targets, monitors, raw scrape_configs. @default - none */
   readonly scrape?: ScrapeConfig;
+  /** The config-reloader sidecar's image. @default IMAGES.configReloader */
+  readonly reloaderImage?: Image;
 }
 
 const PORT = 9090;
@@ -35,7 +37,8 @@ const CONFIG_DIR = '/etc/prometheus';
 
 /**
  * Prometheus as a StatefulSet with Kubernetes service discovery, its rule
- * files from a ConfigMap and a rollout whenever its configuration changes.
+ * files from a ConfigMap, and a config-reloader sidecar that makes it reload
+ * prometheus.yml and the rules when those ConfigMaps change, without a rollout.
  */
 export class Prometheus extends StackComponent {
   readonly port = PORT;
@@ -124,10 +127,8 @@ export class Prometheus extends StackComponent {
         selector: { matchLabels: this.selector },
         ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
         template: {
-          metadata: {
-            labels: this.labels,
-            annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(this.renderConfig(), ...this.ruleFiles.values()) }) },
-          },
+          // No checksum of prometheus.yml or the rules: the kubelet updates the mounted ConfigMaps and the sidecar reloads them.
+          metadata: { labels: this.labels },
           spec: {
             serviceAccountName: sa.name,
             // Discovery needs the API; the token is mounted explicitly rather than by default.
@@ -144,6 +145,8 @@ export class Prometheus extends StackComponent {
                   '--storage.tsdb.path=/prometheus',
                   ...retention,
                   `--web.listen-address=:${PORT}`,
+                  // POST /-/reload, which the sidecar calls (it also opens /-/quit to whoever may reach this port).
+                  '--web.enable-lifecycle',
                 ],
                 env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
                 ports: [{ name: 'web', containerPort: PORT }],
@@ -160,6 +163,14 @@ export class Prometheus extends StackComponent {
                   ...secretMounts,
                 ],
               },
+              configReloaderContainer({
+                reloadUrl: `http://127.0.0.1:${PORT}/-/reload`,
+                watch: [
+                  { volume: 'config', mountPath: CONFIG_DIR },
+                  { volume: 'rules', mountPath: RULES_DIR },
+                ],
+                ...(props.reloaderImage ? { image: props.reloaderImage } : {}),
+              }),
             ],
             volumes: [
               { name: 'config', configMap: { name: 'prometheus-config' } },
