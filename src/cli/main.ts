@@ -8,6 +8,7 @@ import { initCommand } from './init.js';
 import { ContentError, contentReferences, environmentFiles, loadProjectContent, ProjectError, type ProjectContent, projectLayout, synth, testRuleAreas, withStackContent } from '../project/index.js';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
+import { REPORT_USAGE, reportCommand } from './report-command.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -30,7 +31,7 @@ commands:
            --obstack SPEC      how its package.json depends on obstack
                                (default: the tarball or version installed here)
   schema   print (or --out FILE) the JSON Schema of an environment file
-${RULES_USAGE}${DASHBOARDS_USAGE}`;
+${RULES_USAGE}${DASHBOARDS_USAGE}${REPORT_USAGE}`;
 
 /** An error the user caused: printed as a block, exit 1, no stack trace. */
 class UsageError extends Error {
@@ -157,6 +158,8 @@ export async function run(argv: string[]): Promise<number> {
         return await testCommand(rest);
       case 'init':
         return initCommand(rest);
+      case 'report':
+        return await reportCommand(rest);
       case 'import-rules':
         return importRules(rest);
       case 'schema':
