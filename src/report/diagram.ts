@@ -121,6 +121,25 @@ function edgePath(s: [number, number], e: [number, number], side: Side): { d: st
   return { d: `M ${f(s)} C ${f(c1)}, ${f(c2)}, ${f(e)}`, mid };
 }
 
+/**
+ * An arrow to a receiver: right along its own row, down (or up) in the gap
+ * before the receivers' column, then right into the receiver. Later arrows
+ * turn earlier, so that none crosses another and none passes behind the
+ * boxes between Alertmanager and its receivers.
+ */
+function busPath(s: [number, number], e: [number, number], index: number, count: number): { d: string; mid: [number, number] } {
+  const gap = COL_W - BOX_W;
+  const step = Math.min(5, (gap - 24) / Math.max(1, count));
+  const x = e[0] - 12 - index * step;
+  const r = Math.min(6, Math.abs(e[1] - s[1]) / 2);
+  const dir = e[1] >= s[1] ? 1 : -1;
+  const f = (n: number) => n.toFixed(1);
+  const d = r < 0.5
+    ? `M ${f(s[0])} ${f(s[1])} L ${f(e[0])} ${f(e[1])}`
+    : `M ${f(s[0])} ${f(s[1])} L ${f(x - r)} ${f(s[1])} Q ${f(x)} ${f(s[1])} ${f(x)} ${f(s[1] + dir * r)} L ${f(x)} ${f(e[1] - dir * r)} Q ${f(x)} ${f(e[1])} ${f(x + r)} ${f(e[1])} L ${f(e[0])} ${f(e[1])}`;
+  return { d, mid: [(s[0] + x) / 2, s[1]] };
+}
+
 /** Boxes whose only job is to be scraped get an arrow to Prometheus; every other scraped box gets a badge instead of a crossing line. */
 const EXPORTERS = new Set(['node-exporter', 'kube-state-metrics']);
 
@@ -141,9 +160,13 @@ export function renderDiagram(nodes: readonly DiagramNode[], flows: readonly Flo
     return from && to ? [{ flow, from, to, sides: sides(from, to) }] : [];
   });
   const at = ports(routed);
+  const toReceivers = routed.filter((r) => r.to.node.kind === 'receiver');
   const edges = routed.map((r, i) => {
     const f = r.flow;
-    const { d, mid } = edgePath(at.get(`${i}:s`) ?? [r.from.x, r.from.y], at.get(`${i}:e`) ?? [r.to.x, r.to.y], r.sides[0]);
+    const s = at.get(`${i}:s`) ?? [r.from.x, r.from.y];
+    const e = at.get(`${i}:e`) ?? [r.to.x, r.to.y];
+    const k = toReceivers.indexOf(r);
+    const { d, mid } = k >= 0 && r.sides[0] === 'right' ? busPath(s, e, k, toReceivers.length) : edgePath(s, e, r.sides[0]);
     const scrape = f.label === 'scrape';
     const label = scrape || f.label === 'notify' ? '' : html`<text class="edge-label" x="${mid[0].toFixed(1)}" y="${(mid[1] - 5).toFixed(1)}" text-anchor="middle">${f.label}</text>`;
     return html`<g class="flow" data-signal="${f.signal}" data-from="${f.from}" data-to="${f.to}"><title>${f.from} → ${f.to}: ${f.signal} (${f.label})</title><path d="${d}" fill="none" stroke="${SIGNAL_COLOURS[f.signal]}" stroke-width="${scrape ? 1.6 : 2.2}" ${scrape ? html`stroke-dasharray="5 4"` : ''} marker-end="url(#arrow-${f.signal})"/>${label}</g>`;
@@ -152,7 +175,7 @@ export function renderDiagram(nodes: readonly DiagramNode[], flows: readonly Flo
     const cls = b.node.kind;
     const detail = b.node.detail.length > 30 ? `${b.node.detail.slice(0, 29)}…` : b.node.detail;
     const badge = scraped.has(b.node.id) ? html`<circle class="scraped" cx="${BOX_W - 10}" cy="10" r="5"><title>scraped by Prometheus</title></circle>` : '';
-    return html`<g class="box ${cls}" data-component="${b.node.id}" transform="translate(${b.x} ${b.y})"><title>${b.node.label}: ${b.node.detail}</title><rect width="${BOX_W}" height="${BOX_H}" rx="8"/>${badge}<text class="box-label" x="${BOX_W / 2}" y="22" text-anchor="middle">${b.node.label}</text><text class="box-detail" x="${BOX_W / 2}" y="40" text-anchor="middle">${detail}</text></g>`;
+    return html`<g class="box ${cls}" data-component="${b.node.id}" transform="translate(${b.x} ${b.y})"><title>${b.node.label}: ${b.node.detail}</title><rect width="${BOX_W}" height="${BOX_H}" rx="8"/>${badge}<text class="box-label${b.node.label.length > 18 ? ' long' : ''}" x="${BOX_W / 2}" y="22" text-anchor="middle">${b.node.label}</text><text class="box-detail" x="${BOX_W / 2}" y="40" text-anchor="middle">${detail}</text></g>`;
   });
   const scrapedLegend = html`<g transform="translate(${MARGIN + signals.length * 150} ${MARGIN})"><circle class="scraped" cx="6" cy="8" r="5"/><text x="18" y="12" class="legend">scraped by Prometheus</text></g>`;
   return html`<svg id="diagram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="components and flows"><defs>${markers}</defs>${legend}${scrapedLegend}<g class="edges">${edges}</g><g class="boxes">${rects}</g></svg>`;

@@ -341,7 +341,7 @@ function deriveFlows(connections: ReadonlySet<string>, present: ReadonlySet<stri
   }
   const alertTargets = obj(prometheusYml ? parse(prometheusYml) : {}).alerting;
   if (present.has('prometheus') && present.has('alertmanager') && alertTargets !== undefined && !flows.some((f) => f.from === 'prometheus' && f.to === 'alertmanager')) {
-    flows.push({ from: 'prometheus', to: 'alertmanager', signal: 'alerts', label: 'firing alerts', evidence: 'prometheus.yml alerting' });
+    flows.push({ from: 'prometheus', to: 'alertmanager', signal: 'alerts', label: 'alerts', evidence: 'prometheus.yml alerting' });
   }
   if (present.has('alertmanager')) {
     for (const r of receivers) {

@@ -29,6 +29,7 @@ svg .box rect { fill: #fff; stroke: #486581; stroke-width: 1.5; }
 svg .box.apps rect { fill: #f0f4f8; stroke-dasharray: 6 4; }
 svg .box.receiver rect { fill: #fff5f5; stroke: ${SIGNAL_COLOURS.alerts}; }
 svg .box-label { font-size: 14px; font-weight: 600; fill: #102a43; }
+svg .box-label.long { font-size: 12px; }
 svg .box-detail { font-size: 11px; fill: #52606d; }
 svg .edge-label { font-size: 11px; fill: #334e68; paint-order: stroke; stroke: #fcfdfe; stroke-width: 4px; }
 svg .scraped { fill: ${SIGNAL_COLOURS.metrics}; stroke: #fff; stroke-width: 1.5; }
