@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * A short digest of configuration text. On a pod template it rolls the pods
- * when the text changes: only for what a program reads at start alone
- * (Grafana's datasources); what can be reloaded goes through a config-reloader
- * sidecar instead (see config-reloader.ts).
+ * when the text changes: for programs that read their configuration at start
+ * only (Grafana's datasources, the logs and traces components). Prometheus
+ * and Alertmanager reload instead, through a sidecar (config-reloader.ts).
  */
 export function checksum(...parts: readonly string[]): string {
   const h = createHash('sha256');
