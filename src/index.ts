@@ -14,7 +14,7 @@ export * from '../dashboards/index.js';
 export { AREA_DASHBOARDS, environmentRuleGroups, RULE_AREAS, STACK_RULE_AREAS, stackRuleFiles, stackRuleGroups } from '../rules/index.js';
 export { type SynthesizedEnvironment, type KubernetesObject, synthesizeEnvironment } from './cli/synthesize.js';
 export { checkSynthesized, checkWithTools, type CheckOptions } from './cli/check.js';
-export { writeEnvironments } from './cli/write.js';
+export { OutputError, readWrittenEnvironment, writeEnvironments } from './cli/write.js';
 export { loadEnvironments, shippedReferences, standInEnvironment } from './cli/load-environments.js';
 /** Grafana's units, from the SDK build obstack pins, for panels of a project's own dashboards. */
 export * as units from '@grafana/grafana-foundation-sdk/units';

@@ -1,7 +1,7 @@
 import { alert, defineRules, firesWhen, group, percent, runbooks, silentWhen } from 'obstack';
 
 /**
- * The checkout alerts, compiled to dist/<env>/rules/checkout.yaml. Every alert
+ * The checkout alerts, compiled to dist/<env>.files/rules/checkout.yaml. Every alert
  * is the shop team's (a `team="shop"` label, routed to its receivers), links
  * to the checkout dashboard, and its cases run in `promtool test rules`.
  */

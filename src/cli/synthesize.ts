@@ -3,9 +3,16 @@ import { stringify } from 'yaml';
 import type { Environment } from '../config/index.js';
 import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
 import { applyPatches } from '../constructs/common/patches.js';
+import { withSyncWaves } from '../constructs/common/sync-waves.js';
+import { argoFiles } from './argocd.js';
+import { KUSTOMIZATION_FILE, renderKustomization } from './kustomization.js';
 import { type MetricCatalog, stackMetricCatalog } from '../validate/index.js';
 
-/** What one environment synthesizes to: files by path relative to dist/<env>/, and the objects themselves. */
+/**
+ * What one environment synthesizes to: files by logical path (`prometheus.k8s.yaml`, `Kustomization`,
+ * `prometheus.yml`, `rules/node.yaml`, `dashboards/<uid>.json`, `argocd/application.yaml`; layout.ts says
+ * where each is written), and the objects themselves.
+ */
 export interface SynthesizedEnvironment {
   readonly environment: Environment;
   readonly files: ReadonlyMap<string, string>;
@@ -47,7 +54,8 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
     ...(opts.dashboards ? { dashboards: opts.dashboards } : {}),
   });
   // The environment's patches change the generated objects before they are grouped into files and checked.
-  const objects = applyPatches(stack.toJson() as KubernetesObject[], environment.patches, { source: environment.name });
+  // Sync waves go on after the patches, so that a patch may set an object's wave and the checks see the annotations.
+  const objects = withSyncWaves(applyPatches(stack.toJson() as KubernetesObject[], environment.patches, { source: environment.name }));
 
   const byFile = new Map<string, KubernetesObject[]>();
   for (const obj of objects) {
@@ -58,6 +66,7 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
   for (const [file, objs] of [...byFile.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     files.set(file, objs.map((o) => stringify(o, YAML_OPTIONS)).join('---\n'));
   }
+  files.set(KUSTOMIZATION_FILE, renderKustomization([...files.keys()]));
   if (stack.prometheus) {
     files.set('prometheus.yml', stack.prometheus.renderConfig());
     for (const [name, content] of stack.prometheus.rules) files.set(`rules/${name}`, content);
@@ -66,5 +75,6 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
   if (stack.grafana) {
     for (const d of stack.grafana.provisionedDashboards) files.set(`dashboards/${d.uid}.json`, d.json);
   }
+  for (const [path, text] of argoFiles(environment)) files.set(path, text);
   return { environment, files, objects, stack, catalog: opts.catalog ?? stackMetricCatalog() };
 }

@@ -141,4 +141,5 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
   teams: {},
   dashboards: { drop: [] },
   patches: [],
+  gitops: { argocd: { enabled: false, targetRevision: 'HEAD', project: 'default', namespace: 'argocd', automated: { prune: true, selfHeal: true } } },
 };

@@ -8,3 +8,4 @@ export * from './json-schema.js';
 export * from './versions.js';
 export * from './patches.js';
 export * from './scrape.js';
+export * from './gitops.js';

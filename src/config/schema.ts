@@ -5,6 +5,7 @@ import { IngestConfig } from './ingest.js';
 import { AlertRoutes, extraReceiversSchema, refineTeams, teamsSchema } from './teams.js';
 import { GrafanaDatasource, ScrapeConfig, refineDatasources, refineScrape } from './scrape.js';
 import { ObjectPatches } from './patches.js';
+import { GitOpsConfig } from './gitops.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
 export * from './primitives.js';
@@ -45,7 +46,7 @@ export const GrafanaDatabase = z.discriminatedUnion('type', [
     host: z.string().regex(/^[a-z0-9.-]+:\d+$/, 'must be "host:port"'),
     name: z.string().min(1),
     user: z.string().min(1),
-    password: SecretRef,
+    password: SecretRef.describe("Secret key with the password of Grafana's database user"),
     sslMode: z.enum(['disable', 'require', 'verify-full']).default('require'),
   }),
 ]);
@@ -56,8 +57,8 @@ export const GrafanaConfig = z.strictObject({
   ingress: Ingress,
   admin: z.strictObject({
     secretName: DnsLabel.describe('Secret holding the admin user and password'),
-    userKey: z.string().min(1),
-    passwordKey: z.string().min(1),
+    userKey: z.string().min(1).describe("key holding the admin's user name"),
+    passwordKey: z.string().min(1).describe("key holding the admin's password"),
   }),
   database: GrafanaDatabase,
   datasources: z.array(GrafanaDatasource).default([]).describe('extra datasources, beside those the stack provisions'),
@@ -114,7 +115,7 @@ export const Receivers = z
         from: z.string().regex(EMAIL, 'must be an e-mail address'),
         smarthost: z.string().regex(/^[a-z0-9.-]+:\d+$/, 'must be "host:port"'),
         authUsername: z.string().optional(),
-        authPassword: SecretRef.optional(),
+        authPassword: SecretRef.optional().describe('Secret key holding the password of authUsername at the smarthost'),
         requireTls: z.boolean().default(true),
       })
       .optional(),
@@ -129,7 +130,7 @@ export const Receivers = z
         url: z
           .string()
           .refine(noCredentialsInUrl, 'must be an http(s) URL without user or password; put a token in bearerToken'),
-        bearerToken: SecretRef.optional(),
+        bearerToken: SecretRef.optional().describe('Secret key holding the bearer token sent to the webhook'),
       })
       .optional(),
   })
@@ -186,6 +187,7 @@ export const EnvironmentConfig = z
       })
       .default({ drop: [] }),
     patches: ObjectPatches.default([]),
+    gitops: GitOpsConfig.prefault({}).describe('how the output is deployed: an Argo CD Application per environment'),
   })
   .superRefine((env, ctx) => {
     refineLogsAndTraces(env, ctx);

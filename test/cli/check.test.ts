@@ -84,12 +84,12 @@ describe('the obstack command, as a process', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     for (const name of ENVIRONMENTS) {
-      for (const file of ['prometheus.yml', 'alertmanager.yml', 'prometheus.k8s.yaml', 'rules/stack.yaml']) {
-        expect(existsSync(join(out, name, file)), `${name}/${file}`).toBe(true);
+      for (const file of [`${name}.files/prometheus.yml`, `${name}.files/alertmanager.yml`, `${name}/prometheus.k8s.yaml`, `${name}/Kustomization`, `${name}.files/rules/stack.yaml`]) {
+        expect(existsSync(join(out, file)), file).toBe(true);
       }
     }
     const configMap = readFileSync(join(out, 'prod', 'prometheus.k8s.yaml'), 'utf8');
-    const prometheusYml = readFileSync(join(out, 'prod', 'prometheus.yml'), 'utf8');
+    const prometheusYml = readFileSync(join(out, 'prod.files', 'prometheus.yml'), 'utf8');
     const docs = configMap.split(/^---$/m).map((d) => parse(d) as { kind: string; metadata: { name: string }; data?: Record<string, string> });
     expect(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'prometheus-config')?.data?.['prometheus.yml']).toBe(prometheusYml);
   });

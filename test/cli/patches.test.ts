@@ -97,7 +97,7 @@ describe('obstack synth with patches', () => {
     expect(nodeExporter.spec.template.spec.tolerations).toEqual([{ operator: 'Exists' }, TOLERATION]);
     expect(nodeExporter.spec.template.spec.containers[0].name).toBe('node-exporter');
     const grafana = objectIn(join(dist, 'patched', 'grafana.k8s.yaml'), 'Deployment', 'grafana');
-    expect(grafana.metadata.annotations).toEqual({ 'example.com/owner': 'team-observability' });
+    expect(grafana.metadata.annotations).toEqual({ 'example.com/owner': 'team-observability', 'argocd.argoproj.io/sync-wave': '3' });
     expect(grafana.metadata.labels['app.kubernetes.io/name']).toBe('grafana');
     expect(grafana.spec.template.metadata.annotations['checksum/datasources']).toMatch(/^[0-9a-f]{16}$/);
   });

@@ -160,11 +160,11 @@ console.log(JSON.stringify({ kinds: new Set(stack.toJson().map((o) => o.kind)).s
       const out = sh(team, 'npx', ['obstack', 'synth', '--all']).out;
       expect(out).toContain('wrote dist/dev');
       expect(out).toContain('wrote dist/prod');
-      const rules = readFileSync(join(team, 'dist', 'prod', 'rules', 'checkout.yaml'), 'utf8');
+      const rules = readFileSync(join(team, 'dist', 'prod.files', 'rules', 'checkout.yaml'), 'utf8');
       expect(rules).toContain('alert: CheckoutOrdersFailing');
       expect(rules).toContain('team: shop');
       expect(rules).toMatch(/dashboard_url: \S+\/d\/shop-checkout/);
-      expect(existsSync(join(team, 'dist', 'prod', 'dashboards', 'shop-checkout.json'))).toBe(true);
+      expect(existsSync(join(team, 'dist', 'prod.files', 'dashboards', 'shop-checkout.json'))).toBe(true);
     });
 
     it('takes an alert with its own dashboard in two new files, wired and checked like the shipped ones', () => {
@@ -219,11 +219,11 @@ export default defineDashboard({
       const added = listFiles(team).filter((f) => !before.has(f));
       expect(added.sort()).toEqual(['dashboards/inventory.ts', 'rules/inventory.ts']);
       sh(team, 'npx', ['obstack', 'synth', '--all']);
-      const rules = readFileSync(join(team, 'dist', 'dev', 'rules', 'inventory.yaml'), 'utf8');
+      const rules = readFileSync(join(team, 'dist', 'dev.files', 'rules', 'inventory.yaml'), 'utf8');
       expect(rules).toContain('alert: InventoryOutOfStock');
       expect(rules).toContain('team: shop');
       expect(rules).toMatch(/dashboard_url: \S+\/d\/shop-inventory/);
-      expect(existsSync(join(team, 'dist', 'dev', 'dashboards', 'shop-inventory.json'))).toBe(true);
+      expect(existsSync(join(team, 'dist', 'dev.files', 'dashboards', 'shop-inventory.json'))).toBe(true);
       const tested = sh(team, 'npx', ['obstack', 'test']).out;
       expect(tested).toMatch(/4 promtool case\(s\) over 2 rule area\(s\).*passed/);
     });
@@ -231,14 +231,14 @@ export default defineDashboard({
     it('refuses an alert that reads a metric nobody produces, and leaves dist/ as it was', () => {
       const file = join(team, 'rules', 'inventory.ts');
       const text = readFileSync(file, 'utf8');
-      const before = readFileSync(join(team, 'dist', 'dev', 'rules', 'inventory.yaml'), 'utf8');
+      const before = readFileSync(join(team, 'dist', 'dev.files', 'rules', 'inventory.yaml'), 'utf8');
       writeFileSync(file, text.replace("metrics: [defineMetrics({ source: 'inventory', reference: 'inventory /metrics', metrics: { inventory_stock_items: 'gauge' } })],\n", ''));
       try {
         const refused = sh(team, 'npx', ['obstack', 'synth', '--all'], { ok: false });
         expect(refused.code).toBe(1);
         expect(refused.out).toContain('inventory_stock_items');
         expect(refused.out).toContain('synth refused: nothing was written');
-        expect(readFileSync(join(team, 'dist', 'dev', 'rules', 'inventory.yaml'), 'utf8')).toBe(before);
+        expect(readFileSync(join(team, 'dist', 'dev.files', 'rules', 'inventory.yaml'), 'utf8')).toBe(before);
       } finally {
         writeFileSync(file, text);
       }

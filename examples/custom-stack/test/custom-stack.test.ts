@@ -71,7 +71,7 @@ describe('the custom stack', () => {
     const ds = objects('prod', 'node-exporter.k8s.yaml').find((o) => o.kind === 'DaemonSet');
     expect(ds?.spec.template.spec.tolerations).toEqual(expect.arrayContaining([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]));
     const svc = objects('prod', 'grafana.k8s.yaml').find((o) => o.kind === 'Service');
-    expect(svc?.metadata.annotations).toEqual({ 'platform.example.com/expose': 'internal' });
+    expect(svc?.metadata.annotations).toEqual({ 'platform.example.com/expose': 'internal', 'argocd.argoproj.io/sync-wave': '3' });
   });
 
   it.skipIf(!hasTool('promtool'))('passes the promtool cases of its own alerts and SLO', () => {
