@@ -47,7 +47,15 @@ function argoFolder(out: string, environments: ReadonlyMap<string, ReadonlyMap<s
     root ??= { env, text };
   }
   if (result.size === 0) return result;
-  const kept = root?.text ?? (existsSync(join(dir, ARGOCD_ROOT_FILE)) ? readFileSync(join(dir, ARGOCD_ROOT_FILE), 'utf8') : undefined);
+  const existing = existsSync(join(dir, ARGOCD_ROOT_FILE)) ? readFileSync(join(dir, ARGOCD_ROOT_FILE), 'utf8') : undefined;
+  const others = [...result.keys()].map((name) => name.replace(/\.yaml$/, '')).filter((env) => !environments.has(env));
+  if (root !== undefined && existing !== undefined && root.text !== existing && others.length > 0) {
+    throw new OutputError(
+      `environment ${root.env} writes a different Argo CD root (${ARGOCD_DIR}/${ARGOCD_ROOT_FILE}) than the one ${others.join(', ')} share: ` +
+        `synthesize ${[...environments.keys(), ...others].join(', ')} together to change it (or delete the Application of an environment that is gone)`,
+    );
+  }
+  const kept = root?.text ?? existing;
   if (kept !== undefined) result.set(ARGOCD_ROOT_FILE, kept);
   return result;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
@@ -198,6 +199,45 @@ describe('Argo CD objects', () => {
     expect(() => writeEnvironments(target, new Map([['dev', dev], ['prod', prod]]))).toThrow(/dev and prod write different Argo CD roots/);
     expect(readdirSync(target)).toEqual(['dev']);
     expect(readdirSync(join(target, 'dev'))).toEqual(['a.k8s.yaml']);
+
+    // One environment alone may not change the root the others written before share.
+    writeEnvironments(target, new Map([['dev', dev]]));
+    const before = readFileSync(join(target, 'argocd.apps', 'root.yaml'), 'utf8');
+    const error = (() => {
+      try {
+        writeEnvironments(target, new Map([['prod', prod]]));
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('written');
+    })();
+    expect(error).toBeInstanceOf(OutputError);
+    expect(error.message).toBe(
+      'environment prod writes a different Argo CD root (argocd.apps/root.yaml) than the one dev share: synthesize prod, dev together to change it (or delete the Application of an environment that is gone)',
+    );
+    expect(readdirSync(target).sort()).toEqual(['argocd.apps', 'dev', 'dev.files']);
+    expect(readFileSync(join(target, 'argocd.apps', 'root.yaml'), 'utf8')).toBe(before);
+    // Together, they are refused for disagreeing; with the same root, prod joins dev's.
+    writeEnvironments(target, new Map([['prod', files(withArgo(example('prod')))]]));
+    expect(readdirSync(join(target, 'argocd.apps')).sort()).toEqual(['dev.yaml', 'prod.yaml', 'root.yaml']);
+  });
+});
+
+describe('obstack synth with Argo CD', () => {
+  it('refuses two environments that disagree on the root: exit 1, one message, nothing written', { timeout: 120_000 }, () => {
+    const dir = mkdtempSync(join(scratch, 'cli-'));
+    const files = (['dev', 'prod'] as const).map((name, i) => {
+      const file = join(dir, `${name}.yaml`);
+      const text = readFileSync(join(ROOT, 'examples', 'environments', `${name}.yaml`), 'utf8');
+      writeFileSync(file, `${text}\ngitops:\n  argocd:\n    enabled: true\n    repoURL: https://github.com/acme/repo-${i}.git\n`);
+      return file;
+    });
+    const out = join(dir, 'dist');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'obstack.js'), 'synth', '--file', files[0] ?? '', '--file', files[1] ?? '', '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('environments dev and prod write different Argo CD roots (argocd.apps/root.yaml is shared)');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
   });
 });
 
