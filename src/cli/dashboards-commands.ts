@@ -52,10 +52,15 @@ export function checkDashboardFiles(args: string[]): number {
       'known-metrics': { type: 'string', multiple: true },
       rules: { type: 'string', multiple: true },
       datasource: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`usage: obstack check dashboards FILE... [options]\n\n${DASHBOARDS_USAGE}`);
+    return 0;
+  }
   if (positionals.length === 0) {
     process.stderr.write(`obstack check dashboards needs at least one dashboard file\n\n${DASHBOARDS_USAGE}`);
     return 1;

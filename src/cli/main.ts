@@ -1,14 +1,17 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, type Environment, environmentJsonSchema } from '../config/index.js';
-import { writeEnvironments } from './write.js';
+import { readWrittenEnvironment, writeEnvironments } from './write.js';
 import { loadEnvironments } from './load-environments.js';
 import { initCommand } from './init.js';
-import { ContentError, contentReferences, environmentFiles, loadProjectContent, ProjectError, type ProjectContent, projectLayout, synth, testRuleAreas, withStackContent } from '../project/index.js';
+import { ContentError, contentReferences, environmentFiles, loadProjectContent, ProjectError, type ProjectContent, projectLayout, synth, type SynthReport, testRuleAreas, withStackContent } from '../project/index.js';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
 import { REPORT_USAGE, reportCommand } from './report-command.js';
+import { diffEnvironment, formatDiff, isEmpty } from './diff.js';
+import { formatSecrets, secretsToCreate } from './secrets.js';
+import { ownPackage } from './package-root.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -31,7 +34,24 @@ commands:
            --obstack SPEC      how its package.json depends on obstack
                                (default: the tarball or version installed here)
   schema   print (or --out FILE) the JSON Schema of an environment file
-${RULES_USAGE}${DASHBOARDS_USAGE}${REPORT_USAGE}`;
+  secrets  the Secrets the manifests read and obstack does not generate: each
+           key, what it holds, who reads it, and a kubectl line to create it
+           (same project options; --json for tools)
+  diff     synthesize in memory and compare with what is written in dist/:
+           objects and files added, removed and changed, with the fields
+           (same project options; --against DIR instead of dist; --json)
+${RULES_USAGE}${DASHBOARDS_USAGE}${REPORT_USAGE}
+options of every command: -h, --help; obstack --version prints the version
+
+exit codes:
+  0  done: no findings, no differences
+  1  findings (check, test, check rules/dashboards), refused input (a wrong
+     environment file, option or path: nothing was written), or, for diff,
+     differences between a fresh synth and what is written
+  2  diff only: the comparison could not be made (no dist/, a wrong option
+     or environment file), as diff(1) does
+progress goes to stderr (on a terminal), results to stdout.
+`;
 
 /** An error the user caused: printed as a block, exit 1, no stack trace. */
 class UsageError extends Error {
@@ -73,21 +93,67 @@ function loadAll(files: readonly string[], content: ProjectContent): Environment
   return envs;
 }
 
+/**
+ * A progress line on stderr, so that stdout holds only results; only when a
+ * person watches stderr (a terminal), so that scripts and CI logs that
+ * capture it see the findings and errors alone.
+ */
+function progress(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+}
+
+/** Synthesizes one environment at a time, saying so on stderr. */
+function synthEach(envs: readonly Environment[], own: ProjectContent, tools: boolean): SynthReport['environments'] {
+  return envs.map((env) => {
+    progress(tools ? `synthesizing and checking ${env.name} (promtool, amtool, Prometheus, Alertmanager)…` : `synthesizing ${env.name}…`);
+    const [one] = synth({ environments: [env], content: own, tools }).environments;
+    return one!;
+  });
+}
+
+/**
+ * Refuses an output path that cannot be used, before anything is synthesized:
+ * a file where a folder is wanted (or the reverse), or a place where nothing
+ * can be created. The writer stages next to the target, and Node's recursive
+ * mkdir loops for ever below /proc, so a probe folder is made (and removed)
+ * in the nearest folder that exists.
+ */
+function refuseUnusableOut(out: string, want: 'folder' | 'file', label = `--out ${out}`): void {
+  const target = resolve(out);
+  // A path below a file (ENOTDIR) does not exist either; the walk up below names the file.
+  const st = existsSync(target) ? statSync(target) : undefined;
+  if (st !== undefined && want === 'folder' && !st.isDirectory()) throw new UsageError(`${label}: is a file, not a folder; nothing was written`);
+  if (st !== undefined && want === 'file' && st.isDirectory()) throw new UsageError(`${label}: is a folder, not a file; nothing was written`);
+  const probeIn = [dirname(target), ...(st?.isDirectory() ? [target] : [])];
+  for (let dir of probeIn) {
+    while (!existsSync(dir)) dir = dirname(dir);
+    if (!statSync(dir).isDirectory()) throw new UsageError(`${label}: ${dir} is a file, not a folder; nothing was written`);
+    try {
+      rmdirSync(mkdtempSync(join(dir, '.obstack-probe-')));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new UsageError(`${label}: nothing can be written in ${dir} (${code}); nothing was written`);
+    }
+  }
+}
+
 async function synthCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: ENV_OPTIONS, strict: true });
   if (values.help) return help('synth');
+  const out = values.out ?? 'dist';
+  refuseUnusableOut(out, 'folder');
   const { own, content, files } = await openProject(values);
   const envs = loadAll(files, content);
-  const report = synth({ environments: envs, content: own, tools: false });
-  if (!report.ok) {
-    for (const e of report.environments) {
+  const environments = synthEach(envs, own, false);
+  if (!environments.every((e) => e.findings.length === 0)) {
+    for (const e of environments) {
       if (e.findings.length === 0) continue;
       process.stderr.write(`${e.result.environment.name}: ${e.findings.length} finding(s) in the synthesized output:\n${e.findings.map((f) => `  ${f}`).join('\n')}\n`);
     }
     process.stderr.write('synth refused: nothing was written\n');
     return 1;
   }
-  const written = writeEnvironments(values.out ?? 'dist', new Map(report.environments.map((e) => [e.result.environment.name, e.result.files])));
+  const written = writeEnvironments(out, new Map(environments.map((e) => [e.result.environment.name, e.result.files])));
   for (const w of written) process.stdout.write(`wrote ${relative(process.cwd(), w) || w}\n`);
   return 0;
 }
@@ -97,12 +163,62 @@ async function checkCommand(args: string[]): Promise<number> {
   if (values.help) return help('check');
   const { own, content, files } = await openProject(values);
   const envs = loadAll(files, content);
-  const report = synth({ environments: envs, content: own, tools: true });
-  for (const e of report.environments) {
-    process.stdout.write(`${e.result.environment.name}: ${e.findings.length === 0 ? 'ok' : `${e.findings.length} finding(s)`}\n`);
-    for (const f of e.findings) process.stdout.write(`  ${f}\n`);
+  let ok = true;
+  for (const env of envs) {
+    // One environment at a time: its result is printed before the next one's tools run.
+    const [e] = synthEach([env], own, true);
+    ok &&= e!.findings.length === 0;
+    process.stdout.write(`${env.name}: ${e!.findings.length === 0 ? 'ok' : `${e!.findings.length} finding(s)`}\n`);
+    for (const f of e!.findings) process.stdout.write(`  ${f}\n`);
   }
-  return report.ok ? 0 : 1;
+  return ok ? 0 : 1;
+}
+
+const PROJECT_OPTIONS = { ...ENV_OPTIONS, json: { type: 'boolean' } } as const;
+
+async function secretsCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: PROJECT_OPTIONS, strict: true });
+  if (values.help) return help('secrets');
+  if (values.out !== undefined) throw new UsageError('obstack secrets writes nothing: --out does not apply');
+  const { own, content, files } = await openProject(values);
+  const envs = loadAll(files, content);
+  const listed = synthEach(envs, own, false).map((e) => ({ environment: e.result.environment, needs: secretsToCreate(e.result.environment, e.result.objects) }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(listed.map((l) => ({ environment: l.environment.name, secrets: l.needs })), null, 2)}\n`);
+  } else {
+    process.stdout.write(listed.map((l) => formatSecrets(l.environment.name, l.needs)).join('\n'));
+  }
+  return 0;
+}
+
+/** An error of `obstack diff` other than a difference: exit 2. */
+class DiffError extends Error {
+  readonly code = 'E_DIFF';
+}
+
+async function diffCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...PROJECT_OPTIONS, against: { type: 'string' } }, strict: true });
+  if (values.help) return help('diff');
+  if (values.out !== undefined) throw new UsageError('obstack diff writes nothing: to compare with another folder than dist, use --against DIR');
+  const against = values.against ?? 'dist';
+  const st = statSync(against, { throwIfNoEntry: false });
+  if (st === undefined) throw new DiffError(`${against}: no such folder, nothing to compare with; run obstack synth first (or name the folder with --against DIR)`);
+  if (!st.isDirectory()) throw new DiffError(`${against}: is a file, not a folder of written environments`);
+  const { own, content, files } = await openProject(values);
+  const envs = loadAll(files, content);
+  let differs = false;
+  const report: { environment: string; objects: unknown; files: unknown }[] = [];
+  for (const env of envs) {
+    const written = readWrittenEnvironment(against, env.name);
+    if (written.size === 0) throw new DiffError(`${join(against, env.name)}: environment ${env.name} was never written there; run obstack synth --env ${env.name} first`);
+    const [fresh] = synthEach([env], own, false);
+    const d = diffEnvironment(written, fresh!.result.files);
+    differs ||= !isEmpty(d);
+    if (values.json) report.push({ environment: env.name, ...d });
+    else process.stdout.write(formatDiff(env.name, against, d));
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return differs ? 1 : 0;
 }
 
 async function testCommand(args: string[]): Promise<number> {
@@ -119,11 +235,21 @@ async function testCommand(args: string[]): Promise<number> {
   return report.ok && report.missing.length === 0 ? 0 : 1;
 }
 
+/** The lines of the project options (--env to --environments), shared by the commands that synthesize. */
+const PROJECT_OPTIONS_HELP = USAGE.slice(USAGE.indexOf('           --env NAME'), USAGE.indexOf('           --out DIR'));
+
 const COMMAND_HELP: Readonly<Record<string, string>> = {
   synth: USAGE.slice(USAGE.indexOf('  synth'), USAGE.indexOf('  check ')),
   check: USAGE.slice(USAGE.indexOf('  check '), USAGE.indexOf('  test ')),
   test: USAGE.slice(USAGE.indexOf('  test '), USAGE.indexOf('  init ')),
   init: USAGE.slice(USAGE.indexOf('  init '), USAGE.indexOf('  schema ')),
+  schema: USAGE.slice(USAGE.indexOf('  schema '), USAGE.indexOf('  secrets ')),
+  secrets: `${USAGE.slice(USAGE.indexOf('  secrets '), USAGE.indexOf('  diff '))}${PROJECT_OPTIONS_HELP}           --json              the Secrets as JSON
+`,
+  diff: `${USAGE.slice(USAGE.indexOf('  diff '), USAGE.indexOf(RULES_USAGE))}${PROJECT_OPTIONS_HELP}           --against DIR       the written environments to compare with (default: dist)
+           --json              the differences as JSON
+           exit 0: no differences, 1: differences, 2: could not compare
+`,
 };
 
 function help(command: string): number {
@@ -132,9 +258,11 @@ function help(command: string): number {
 }
 
 function schema(args: string[]): number {
-  const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) return help('schema');
   const text = `${JSON.stringify(environmentJsonSchema(), null, 2)}\n`;
   if (values.out) {
+    refuseUnusableOut(values.out, 'file');
     mkdirSync(dirname(values.out), { recursive: true });
     writeFileSync(values.out, text);
     process.stdout.write(`wrote ${values.out}\n`);
@@ -144,45 +272,86 @@ function schema(args: string[]): number {
   return 0;
 }
 
-/** Runs one obstack command; resolves to the exit code. Errors a user can cause are printed as a block, never as a stack trace. */
+/**
+ * A reader that went away (`obstack schema | head -1`) ends the run quietly:
+ * what it did not read is not an error of the command.
+ */
+let pipesGuarded = false;
+function exitQuietlyOnClosedPipe(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
+}
+
+/** Errors of the file system a user causes with a path (a missing file, a read-only folder): their message names the path. */
+const FILE_SYSTEM_CODES = new Set(['EACCES', 'EPERM', 'ENOENT', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
+
+/** Whether an error is one a user can cause, printed as a block instead of a stack trace. */
+function isUserError(e: unknown): e is Error {
+  if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || e instanceof DiffError) return true;
+  if (!(e instanceof Error)) return false;
+  const code = String((e as { code?: unknown }).code);
+  return ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT', 'TOOL_NOT_FOUND'].includes(code) || code.startsWith('ERR_PARSE_ARGS') || (FILE_SYSTEM_CODES.has(code) && 'syscall' in e);
+}
+
+async function dispatch(command: string | undefined, rest: string[]): Promise<number> {
+  switch (command) {
+    case 'synth':
+      return await synthCommand(rest);
+    case 'check':
+      if (rest[0] === 'dashboards') return checkDashboardFiles(rest.slice(1));
+      return rest[0] === 'rules' ? checkRules(rest.slice(1)) : await checkCommand(rest);
+    case 'test':
+      return await testCommand(rest);
+    case 'init': {
+      // init stages next to its target with a recursive mkdir, which loops for ever below /proc: the same early refusal as --out.
+      const { positionals } = parseArgs({ args: rest, options: { name: { type: 'string' }, obstack: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: false });
+      if (positionals.length === 1) refuseUnusableOut(positionals[0]!, 'folder', `obstack init ${positionals[0]!}`);
+      return initCommand(rest);
+    }
+    case 'report':
+      return await reportCommand(rest);
+    case 'import-rules':
+      return importRules(rest);
+    case 'schema':
+      return schema(rest);
+    case 'secrets':
+      return await secretsCommand(rest);
+    case 'diff':
+      return await diffCommand(rest);
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`obstack ${ownPackage().version}\n`);
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+/** Runs one obstack command; resolves to the exit code (see USAGE). Errors a user can cause are printed as a block, never as a stack trace. */
 export async function run(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'synth':
-        return await synthCommand(rest);
-      case 'check':
-        if (rest[0] === 'dashboards') return checkDashboardFiles(rest.slice(1));
-        return rest[0] === 'rules' ? checkRules(rest.slice(1)) : await checkCommand(rest);
-      case 'test':
-        return await testCommand(rest);
-      case 'init':
-        return initCommand(rest);
-      case 'report':
-        return await reportCommand(rest);
-      case 'import-rules':
-        return importRules(rest);
-      case 'schema':
-        return schema(rest);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(USAGE);
-        return command === undefined ? 1 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
-    }
+    return await dispatch(command, rest);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || (e instanceof Error && ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT', 'TOOL_NOT_FOUND'].includes(String((e as { code?: unknown }).code)))) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${e.message}\n\n${USAGE}`);
-      return 1;
-    }
-    throw e;
+    if (!isUserError(e)) throw e;
+    const parseError = String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(parseError ? `${e.message}\n\n${COMMAND_HELP[command ?? ''] !== undefined ? `usage: obstack ${command} [options]\n\n${COMMAND_HELP[command ?? '']}` : USAGE}` : `${e.message}\n`);
+    // diff tells "could not compare" (2) from "differs" (1), as diff(1) does.
+    return command === 'diff' ? 2 : 1;
   }
 }
 

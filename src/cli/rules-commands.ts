@@ -39,10 +39,15 @@ export function checkRules(args: string[]): number {
       catalog: { type: 'string', multiple: true },
       'known-metrics': { type: 'string', multiple: true },
       profile: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`usage: obstack check rules FILE... [options]\n\n${RULES_USAGE.slice(0, RULES_USAGE.indexOf('  import-rules'))}`);
+    return 0;
+  }
   if (positionals.length === 0) {
     process.stderr.write(`obstack check rules needs at least one rule file\n\n${RULES_USAGE}`);
     return 1;
@@ -104,10 +109,14 @@ export function checkRules(args: string[]): number {
 export function importRules(args: string[]): number {
   const { values, positionals } = parseArgs({
     args,
-    options: { out: { type: 'string' }, 'import-from': { type: 'string' }, function: { type: 'string' } },
+    options: { out: { type: 'string' }, 'import-from': { type: 'string' }, function: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`usage: obstack import-rules FILE.yaml [options]\n\n${RULES_USAGE.slice(RULES_USAGE.indexOf('  import-rules'))}`);
+    return 0;
+  }
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) {
     process.stderr.write(`obstack import-rules takes exactly one rule file\n\n${RULES_USAGE}`);

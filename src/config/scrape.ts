@@ -309,8 +309,10 @@ export const GrafanaDatasource = z
     access: z.literal('proxy', { error: 'must be "proxy": Grafana\'s server queries the datasource (browser access is deprecated)' }).default('proxy'),
     isDefault: z.boolean().default(false),
     jsonData: z.record(z.string(), z.unknown()).optional(),
-    basicAuth: z.strictObject({ user: z.string().min(1), password: SecretRef }).optional(),
-    secureJsonData: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'must be a secureJsonData key such as "httpHeaderValue1"'), SecretRef).optional(),
+    basicAuth: z.strictObject({ user: z.string().min(1), password: SecretRef.describe('Secret key holding the password of the datasource user') }).optional(),
+    secureJsonData: z
+      .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'must be a secureJsonData key such as "httpHeaderValue1"'), SecretRef.describe('Secret key holding the value of this secureJsonData field'))
+      .optional(),
     egress: z
       .array(CIDR)
       .optional()
