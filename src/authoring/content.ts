@@ -12,7 +12,7 @@ import { type CompileOptions, compileRuleFile, RuleError, type RuleGroup } from 
 export type AreaDashboard = string | readonly string[] | ((alert: string) => string | readonly string[] | undefined);
 
 /**
- * One area of alert and recording rules, compiled to `dist/<env>/rules/<name>.yaml`.
+ * One area of alert and recording rules, compiled to `dist/<env>.files/rules/<name>.yaml`.
  * The stack's own areas and a team's are the same thing: overrides, dashboard
  * links, runbook links, the checks and the promtool cases apply to both.
  */

@@ -62,7 +62,7 @@ export function overrideIssues(overrides: unknown, alerts: ReadonlyMap<string, A
     const alert = alerts.get(name);
     if (alert === undefined) {
       const near = closestName(name, alerts.keys());
-      issues.push({ path, message: `names no alert${near ? `; did you mean "${near}"?` : ' (see the alert names in dist/<env>/rules/)'}` });
+      issues.push({ path, message: `names no alert${near ? `; did you mean "${near}"?` : ' (see the alert names in dist/<env>.files/rules/)'}` });
       continue;
     }
     if (!isPlainObject(o)) continue;

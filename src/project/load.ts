@@ -154,7 +154,7 @@ export async function loadProjectContent(layout: ProjectLayout, opts: LoadOption
     const stem = basename(file, extname(file));
     const area = value.name === '' ? { ...value, name: stem } : value;
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(area.name)) {
-      problems.push(`${rel(file)}: the area's name "${area.name}" must be lower case letters, digits and "-" (it names dist/<env>/rules/${area.name}.yaml)`);
+      problems.push(`${rel(file)}: the area's name "${area.name}" must be lower case letters, digits and "-" (it names dist/<env>.files/rules/${area.name}.yaml)`);
       continue;
     }
     ruleAreas.push(rememberSource(area, rel(file)));
