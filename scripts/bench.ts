@@ -4,7 +4,8 @@
  * Prints the median and the spread of several runs, and the in-process time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnvironmentFile } from '../src/config/index.js';
@@ -12,21 +13,69 @@ import { synthesizeEnvironment } from '../src/cli/synthesize.js';
 import { checkSynthesized } from '../src/cli/check.js';
 import { stackRuleFiles } from '../rules/index.js';
 import { stackDashboards } from '../dashboards/index.js';
+import { layerBinary } from '../test/cli/kubectl.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const root = join(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'obstack-bench-'));
 
+function timeCommand(cmd: string, args: readonly string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  return ms;
+}
+
 function time(args: string[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < RUNS + 1; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'obstack.js'), ...args, '--out', out], { cwd: root, encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) throw new Error(`obstack ${args.join(' ')} failed:\n${r.stderr}`);
+    const ms = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), ...args, '--out', out]);
     if (i > 0) times.push(ms); // the first run may rebuild the bundle and its code cache
   }
   return times.sort((a, b) => a - b);
+}
+
+/**
+ * The peer chart as helm can render it offline: when subcharts are missing
+ * from its charts/ folder, a copy whose Chart.yaml leaves them out.
+ */
+function renderableChart(peer: string): { chart: string; missing: string[]; set: string[] } {
+  const present = new Set(existsSync(join(peer, 'charts')) ? readdirSync(join(peer, 'charts')) : []);
+  const meta = parse(readFileSync(join(peer, 'Chart.yaml'), 'utf8')) as { dependencies?: { name: string; repository?: string; condition?: string }[] };
+  const gone = (meta.dependencies ?? []).filter((d) => d.repository !== undefined && !present.has(d.name));
+  const missing = gone.map((d) => d.name);
+  if (missing.length === 0) return { chart: peer, missing, set: [] };
+  const chart = join(out, 'kube-prometheus-stack');
+  cpSync(peer, chart, { recursive: true });
+  meta.dependencies = (meta.dependencies ?? []).filter((d) => !missing.includes(d.name));
+  writeFileSync(join(chart, 'Chart.yaml'), stringify(meta));
+  // The parent's templates read a subchart's values only when its condition is on.
+  return { chart, missing, set: gone.flatMap((d) => (d.condition ? ['--set', `${d.condition}=false`] : [])) };
+}
+
+const median = (times: readonly number[]): number => times[Math.floor(times.length / 2)] ?? NaN;
+
+/**
+ * obstack synth of one environment and helm template of kube-prometheus-stack
+ * (the peer in ../shared/peers, subcharts included), alternated run by run so
+ * that both see the same machine; the median of each and their ratio.
+ */
+function sideBySide(env: string, chart: string, helmArgs: readonly string[]): void {
+  const helm = layerBinary('helm');
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const a = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', env, '--out', out]);
+    const b = timeCommand(helm, ['template', 'kps', chart, '--namespace', 'monitoring', ...helmArgs]);
+    if (i === 0) continue;
+    ours.push(a);
+    theirs.push(b);
+  }
+  const ratio = median([...ours].sort((x, y) => x - y)) / median([...theirs].sort((x, y) => x - y));
+  console.log(
+    `${`synth --env ${env} vs helm template`.padEnd(44)} ${(median([...ours].sort((x, y) => x - y)) / 1000).toFixed(3)} s vs ${(median([...theirs].sort((x, y) => x - y)) / 1000).toFixed(3)} s   ratio ${ratio.toFixed(2)}`,
+  );
 }
 
 function report(label: string, times: number[]): void {
@@ -37,9 +86,18 @@ function report(label: string, times: number[]): void {
 }
 
 try {
-  console.log(`obstack synth, whole processes, ${RUNS} runs each (helm template of kube-prometheus-stack: about 0.5 s)`);
+  console.log(`obstack synth, whole processes, ${RUNS} runs each`);
   report('obstack synth --env dev', time(['synth', '--env', 'dev']));
   report('obstack synth --all (dev, staging, prod)', time(['synth', '--all']));
+
+  const peer = join(root, '..', 'shared', 'peers', 'kube-prometheus-stack');
+  if (existsSync(peer)) {
+    const { chart, missing, set } = renderableChart(peer);
+    if (missing.length > 0) console.log(`helm template runs without the subcharts missing from ../shared/peers (${missing.join(', ')}): helm does less work than with them, so the ratio is pessimistic`);
+    for (const env of ['dev', 'prod']) sideBySide(env, chart, set);
+  } else {
+    console.log('helm template comparison skipped: the kube-prometheus-stack chart is not in ../shared/peers');
+  }
 
   // After a source change the command rebuilds its bundle once.
   const now = new Date();

@@ -18,3 +18,7 @@ export { OutputError, readWrittenEnvironment, writeEnvironments } from './cli/wr
 export { loadEnvironments, shippedReferences, standInEnvironment } from './cli/load-environments.js';
 /** Grafana's units, from the SDK build obstack pins, for panels of a project's own dashboards. */
 export * as units from '@grafana/grafana-foundation-sdk/units';
+/** The review page of one synthesized environment (what `obstack report` writes). */
+export { renderReport } from './report/index.js';
+/** What changed between two synthesized (or written) environments (what `obstack diff` prints). */
+export { diffEnvironment, diffValues, type EnvironmentDiff, type FieldChange, type FileChange, formatDiff, type ObjectChange } from './cli/diff.js';

