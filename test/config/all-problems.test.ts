@@ -101,7 +101,7 @@ describe('every problem of every environment file in one run', () => {
     expect(lines(refusal([file]).message).slice(1)).toEqual([
       `${file}:11: alerting.overrides.Watchdog.threshold: Watchdog has no threshold to override (its expression is fixed) (found 3)`,
       `${file}:12: alerting.overrides.ApiErrorBudgetBurn: ApiErrorBudgetBurn is defined by 4 rules (e.g. the burn-rate windows of an SLO): only "enabled" and "for" apply to all of them`,
-      `${file}:17: alerting.overrides.SomethingNobodyWrote: names no alert (see the alert names in dist/<env>/rules/)`,
+      `${file}:17: alerting.overrides.SomethingNobodyWrote: names no alert (see the alert names in dist/<env>.files/rules/)`,
     ]);
   });
 });
