@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECEIVERS } from '../../src/constructs/index.js';
-import { type Started, freePort, start, waitFor } from '../support/processes.js';
+import { type Started, startAlertmanager, waitFor } from '../support/processes.js';
 import { type Json, example, synth } from './helpers.js';
 
 /**
@@ -31,15 +31,7 @@ describe("prod's alertmanager.yml in a real Alertmanager", () => {
     root = mkdtempSync(join(tmpdir(), 'obstack-am-'));
     const config = join(root, 'alertmanager.yml');
     writeFileSync(config, synth(example('prod')).files.get('alertmanager.yml') ?? '');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    alertmanager = start('prometheus-alertmanager', [
-      `--config.file=${config}`,
-      `--storage.path=${join(root, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ]);
-    await waitFor(async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 20_000, 'Alertmanager', alertmanager);
+    ({ server: alertmanager, base } = await startAlertmanager(config, join(root, 'data')));
     await post([
       { alertname: 'ApiDown', service: 'api', severity: 'P1' },
       { alertname: 'ApiDown', service: 'api', severity: 'P3' },

@@ -7,7 +7,7 @@ import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
 import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
-import { type Started, freePort, start, waitFor } from '../support/processes.js';
+import { type Started, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, example } from './helpers.js';
 
 /**
@@ -84,13 +84,7 @@ describe('the synthesized prometheus.yml in a real Prometheus', () => {
     const jobs = (parse(offline.text) as Json).scrape_configs.map((j: Json) => j.job_name as string);
     for (const job of jobs) writeFileSync(join(root, 'targets', `${job}.json`), JSON.stringify(TARGETS[job] ?? []));
     writeFileSync(join(root, 'prometheus.yml'), offline.text);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    prometheus = start('prometheus', [
-      `--config.file=${join(root, 'prometheus.yml')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--storage.tsdb.path=${join(root, 'data')}`,
-    ]);
+    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data')));
     const targets = await waitFor(
       async () => {
         const body = (await (await fetch(`${base}/api/v1/targets`)).json()) as Json;

@@ -8,7 +8,7 @@ import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
 import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
-import { type Started, freePort, start, waitFor } from '../support/processes.js';
+import { type Started, startAlertmanager, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, example, find } from './helpers.js';
 
 /**
@@ -80,14 +80,7 @@ describe('a rule change reaches a running Prometheus through /-/reload', () => {
 
     const lifecycle = containerArgs(result.objects, 'prometheus').filter((a) => a === '--web.enable-lifecycle');
     expect(lifecycle).toEqual(['--web.enable-lifecycle']);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    prometheus = start('prometheus', [
-      `--config.file=${join(root, 'prometheus.yml')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--storage.tsdb.path=${join(root, 'data')}`,
-      ...lifecycle,
-    ]);
+    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data'), lifecycle));
     pid = prometheus.process.pid;
     await waitFor(async () => ((await highErrorRate()) ? true : undefined), 30_000, 'Prometheus rules', prometheus);
     startTime = await runtimeStart();
@@ -144,16 +137,8 @@ describe('a routing change reaches a running Alertmanager through /-/reload', ()
     root = mkdtempSync(join(tmpdir(), 'obstack-reload-am-'));
     config = join(root, 'alertmanager.yml');
     writeFileSync(config, synthesizeEnvironment(example('dev')).files.get('alertmanager.yml') ?? '');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    alertmanager = start('prometheus-alertmanager', [
-      `--config.file=${config}`,
-      `--storage.path=${join(root, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ]);
+    ({ server: alertmanager, base } = await startAlertmanager(config, join(root, 'data')));
     pid = alertmanager.process.pid;
-    await waitFor(async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 20_000, 'Alertmanager', alertmanager);
   }, 40_000);
 
   afterAll(async () => {

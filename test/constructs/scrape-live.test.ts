@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
 import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
-import { type Started, freePort, start, waitFor } from '../support/processes.js';
+import { type Started, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, environment, synth } from './helpers.js';
 
 /**
@@ -97,13 +97,7 @@ describe('declared scrape targets in a real Prometheus', () => {
       writeFileSync(join(root, 'targets', file), JSON.stringify(j.job_name === 'serviceMonitor/web/0' ? monitorTargets : []));
     }
     writeFileSync(join(root, 'prometheus.yml'), offline.text);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    prometheus = start('prometheus', [
-      `--config.file=${join(root, 'prometheus.yml')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--storage.tsdb.path=${join(root, 'data')}`,
-    ]);
+    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data')));
     const query = async (q: string): Promise<Json[]> => ((await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as Json).data.result;
     // Both jobs have scraped once their samples are queryable.
     await waitFor(

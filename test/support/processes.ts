@@ -53,3 +53,25 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs:
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** A Prometheus or Alertmanager started for a test, with the URL it answers on. */
+export interface StartedServer {
+  readonly server: Started;
+  readonly base: string;
+}
+
+/** The real Prometheus (Debian's `prometheus`) on a free port of 127.0.0.1, its data in `dataDir`. */
+export async function startPrometheus(configFile: string, dataDir: string, extraArgs: readonly string[] = []): Promise<StartedServer> {
+  const port = await freePort();
+  const server = start('prometheus', [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`, `--storage.tsdb.path=${dataDir}`, ...extraArgs]);
+  return { server, base: `http://127.0.0.1:${port}` };
+}
+
+/** The real Alertmanager (Debian's `prometheus-alertmanager`) on a free port of 127.0.0.1, without gossip, ready to take alerts. */
+export async function startAlertmanager(configFile: string, dataDir: string): Promise<StartedServer> {
+  const port = await freePort();
+  const server = start('prometheus-alertmanager', [`--config.file=${configFile}`, `--storage.path=${dataDir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=']);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 20_000, 'Alertmanager', server);
+  return { server, base };
+}
