@@ -84,13 +84,8 @@ async function openProject(values: EnvValues): Promise<{ own: ProjectContent; co
 
 /** Loads every file before anything else happens, so that one bad file refuses the whole run. */
 function loadAll(files: readonly string[], content: ProjectContent): Environment[] {
-  const envs = loadEnvironments(files, (env) => contentReferences(env, content));
-  const seen = new Set<string>();
-  for (const e of envs) {
-    if (seen.has(e.name)) throw new UsageError(`two environment files are both named "${e.name}"`);
-    seen.add(e.name);
-  }
-  return envs;
+  // loadEnvironments also refuses two files of one name, with the other file's path.
+  return loadEnvironments(files, (env) => contentReferences(env, content));
 }
 
 /**

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { run } from '../../src/cli/main.js';
+import { obstack } from './run-captured.js';
 import type { Json } from '../constructs/helpers.js';
+import { snapshotTree } from '../support/tree.js';
 
 const NAMESPACE = 'obstack-patches';
 
@@ -27,35 +28,6 @@ function environmentFile(dir: string, name: string, patches: unknown[]): string 
 }
 
 /** Runs the command with stdout and stderr captured; `run` may return a number or a promise of one. */
-async function obstack(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await run(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
-
-function snapshotTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const p = join(d, entry);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p.slice(dir.length)] = `${statSync(p).mtimeMs}:${readFileSync(p, 'utf8')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 function objectIn(file: string, kind: string, name: string): Json {
   const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Json);
   const obj = docs.find((d) => d.kind === kind && d.metadata.name === name);

@@ -1,9 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironmentFile } from '../../src/config/index.js';
 import { run } from '../../src/cli/main.js';
+import { snapshotTree } from '../support/tree.js';
 
 const BROKEN = join(import.meta.dirname, 'broken');
 
@@ -27,19 +28,6 @@ const CASES: ReadonlyArray<{ file: string; path: string; line: number; says: Reg
   { file: 'name-mismatch.yaml', path: 'name', line: 1, says: /must match the file name "name-mismatch"/ },
   { file: 'persistent-without-size.yaml', path: 'components.prometheus.storage.size', line: 4, says: /expected string/ },
 ];
-
-function snapshotTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d)) {
-      const p = join(d, entry);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p.slice(dir.length)] = `${statSync(p).mtimeMs}:${readFileSync(p, 'utf8')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('broken environment files', () => {
   it('covers every file in the folder', () => {

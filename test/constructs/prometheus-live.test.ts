@@ -1,12 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
-import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
+import { writeOfflinePrometheus } from '../support/offline-prometheus.js';
 import { type Started, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, example } from './helpers.js';
 
@@ -71,20 +69,9 @@ describe('the synthesized prometheus.yml in a real Prometheus', () => {
     root = mkdtempSync(join(tmpdir(), 'obstack-prom-'));
     const env = example('dev');
     const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env) });
-    const rulesDir = join(root, 'rules');
-    const saDir = join(root, 'sa');
-    mkdirSync(rulesDir);
-    mkdirSync(saDir);
-    mkdirSync(join(root, 'targets'));
-    writeFileSync(join(saDir, 'token'), 'x');
-    writeFileSync(join(saDir, 'ca.crt'), '');
-    for (const [rel, content] of result.files) if (rel.startsWith('rules/')) writeFileSync(join(root, rel), content);
-    const offline = toOfflineConfig(result.files.get('prometheus.yml') ?? '', root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: rulesDir });
+    const offline = writeOfflinePrometheus(result.files, root, (job) => TARGETS[job] ?? []);
     expect(offline.findings).toEqual([]);
-    const jobs = (parse(offline.text) as Json).scrape_configs.map((j: Json) => j.job_name as string);
-    for (const job of jobs) writeFileSync(join(root, 'targets', `${job}.json`), JSON.stringify(TARGETS[job] ?? []));
-    writeFileSync(join(root, 'prometheus.yml'), offline.text);
-    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data')));
+    ({ server: prometheus, base } = await startPrometheus(offline.configFile, join(root, 'data')));
     const targets = await waitFor(
       async () => {
         const body = (await (await fetch(`${base}/api/v1/targets`)).json()) as Json;

@@ -1,13 +1,12 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Environment } from '../../src/config/index.js';
-import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
-import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
+import { writeOfflinePrometheus } from '../support/offline-prometheus.js';
 import { type Started, startAlertmanager, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, example, find } from './helpers.js';
 
@@ -65,22 +64,13 @@ describe('a rule change reaches a running Prometheus through /-/reload', () => {
     root = mkdtempSync(join(tmpdir(), 'obstack-reload-prom-'));
     const env = example('dev');
     const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env) });
-    rulesDir = join(root, 'rules');
-    const saDir = join(root, 'sa');
-    mkdirSync(rulesDir);
-    mkdirSync(saDir);
-    mkdirSync(join(root, 'targets'));
-    writeFileSync(join(saDir, 'token'), 'x');
-    writeFileSync(join(saDir, 'ca.crt'), '');
-    for (const [rel, content] of result.files) if (rel.startsWith('rules/')) writeFileSync(join(root, rel), content);
-    const offline = toOfflineConfig(result.files.get('prometheus.yml') ?? '', root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: rulesDir });
+    const offline = writeOfflinePrometheus(result.files, root);
     expect(offline.findings).toEqual([]);
-    for (const job of (parse(offline.text) as Json).scrape_configs.map((j: Json) => j.job_name as string)) writeFileSync(join(root, 'targets', `${job}.json`), '[]');
-    writeFileSync(join(root, 'prometheus.yml'), offline.text);
+    rulesDir = offline.rulesDir;
 
     const lifecycle = containerArgs(result.objects, 'prometheus').filter((a) => a === '--web.enable-lifecycle');
     expect(lifecycle).toEqual(['--web.enable-lifecycle']);
-    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data'), lifecycle));
+    ({ server: prometheus, base } = await startPrometheus(offline.configFile, join(root, 'data'), lifecycle));
     pid = prometheus.process.pid;
     await waitFor(async () => ((await highErrorRate()) ? true : undefined), 30_000, 'Prometheus rules', prometheus);
     startTime = await runtimeStart();

@@ -1,11 +1,9 @@
 import { type Server, createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { RULES_DIR, SERVICE_ACCOUNT_DIR } from '../../src/constructs/index.js';
-import { toOfflineConfig } from '../../src/validate/prometheus-offline.js';
+import { writeOfflinePrometheus } from '../support/offline-prometheus.js';
 import { type Started, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, environment, synth } from './helpers.js';
 
@@ -77,13 +75,6 @@ describe('declared scrape targets in a real Prometheus', () => {
       },
     });
     root = mkdtempSync(join(tmpdir(), 'obstack-scrape-live-'));
-    const saDir = join(root, 'sa');
-    mkdirSync(saDir);
-    mkdirSync(join(root, 'targets'));
-    writeFileSync(join(saDir, 'token'), 'x');
-    writeFileSync(join(saDir, 'ca.crt'), '');
-    const offline = toOfflineConfig(synth(env).files.get('prometheus.yml') ?? '', root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: join(root, 'rules') });
-    expect(offline.findings).toEqual([]);
     const monitorTargets = [
       endpoint(target, {}),
       endpoint('10.9.0.1:8080', { __meta_kubernetes_endpoint_port_name: 'http', __meta_kubernetes_pod_name: 'other-port' }),
@@ -91,13 +82,9 @@ describe('declared scrape targets in a real Prometheus', () => {
       endpoint('10.9.0.3:8080', { __meta_kubernetes_pod_phase: 'Succeeded', __meta_kubernetes_pod_name: 'finished' }),
       endpoint('10.9.0.4:8080', { __meta_kubernetes_service_label_tier: 'batch', __meta_kubernetes_service_labelpresent_tier: 'true', __meta_kubernetes_pod_name: 'batch-tier' }),
     ];
-    for (const j of (parse(offline.text) as Json).scrape_configs) {
-      // The offline config reads `<job>.json`, with characters other than [A-Za-z0-9_.-] replaced.
-      const file = `${String(j.job_name).replace(/[^A-Za-z0-9_.-]/g, '_')}.json`;
-      writeFileSync(join(root, 'targets', file), JSON.stringify(j.job_name === 'serviceMonitor/web/0' ? monitorTargets : []));
-    }
-    writeFileSync(join(root, 'prometheus.yml'), offline.text);
-    ({ server: prometheus, base } = await startPrometheus(join(root, 'prometheus.yml'), join(root, 'data')));
+    const offline = writeOfflinePrometheus(synth(env).files, root, (job) => (job === 'serviceMonitor/web/0' ? monitorTargets : []));
+    expect(offline.findings).toEqual([]);
+    ({ server: prometheus, base } = await startPrometheus(offline.configFile, join(root, 'data')));
     const query = async (q: string): Promise<Json[]> => ((await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as Json).data.result;
     // Both jobs have scraped once their samples are queryable.
     await waitFor(
