@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineMetrics, isRuleArea, type MetricSource, type RuleArea } from '../authoring/index.js';
 import { type DashboardDefinition, isDashboardDefinition } from '../../dashboards/index.js';
@@ -187,10 +187,16 @@ export async function loadProjectContent(layout: ProjectLayout, opts: LoadOption
   return { ruleAreas, dashboards, metrics };
 }
 
+/** A path as errors show it: relative to the current folder when it lies below it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 /** The environment files of a project, by name; `names` picks some. */
 export function environmentFiles(layout: ProjectLayout, names: readonly string[] = []): string[] {
   const dir = join(layout.root, layout.environments);
-  if (names.length > 0) return names.map((n) => join(dir, `${n}.yaml`));
+  if (names.length > 0) return names.map((n) => shown(join(dir, `${n}.yaml`)));
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -199,5 +205,5 @@ export function environmentFiles(layout: ProjectLayout, names: readonly string[]
   }
   const all = entries.filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort();
   if (all.length === 0) throw new ProjectError(`no environment files (*.yaml) in "${relative(process.cwd(), dir) || dir}"`);
-  return all.map((f) => join(dir, f));
+  return all.map((f) => shown(join(dir, f)));
 }
