@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import { isAscii } from 'node:buffer';
 import Module from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +46,10 @@ if (!existsSync(entry)) {
       target: 'node20',
       outfile: bundle,
       logLevel: 'error',
+      charset: 'ascii',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
       // The ingest service and its database drivers are not part of the command; esbuild loads a project's content.
       external: ['pg', 'pg-native', '@electric-sql/pglite', 'fastify', 'pino', 'esbuild'],
     });
@@ -54,7 +59,10 @@ if (!existsSync(entry)) {
       // no cache yet
     }
   }
-  const code = readFileSync(bundle, 'utf8');
+  const bytes = readFileSync(bundle);
+  // An ASCII bundle (charset above; a tagged template may still carry a character) is read as a
+  // one-byte string without UTF-8 decoding, several times faster for megabytes of source.
+  const code = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);

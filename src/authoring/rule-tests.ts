@@ -1,6 +1,6 @@
-import { stringify } from 'yaml';
 import { type AlertRule, type AlertTest, compileRuleFile, isAlert, type RuleGroup } from './rules.js';
 import type { Duration } from './types.js';
+import { yamlText } from '../config/yaml-text.js';
 
 /** promtool's unit-test files for a set of rule files, ready to write into one folder and run with one `promtool test rules`. */
 export interface CompiledRuleTests {
@@ -89,10 +89,8 @@ export function compileRuleTests(
     for (const [key, bucket] of buckets) {
       const ruleFile = `${name}.${bucket.alert}${bucket.annotated ? '' : '.bare'}.rules.yaml`;
       ruleFiles[ruleFile] ??= compileRuleFile(onlyAlert(groups, bucket.alert), { withoutAnnotations: !bucket.annotated });
-      testFiles[`${key}.test.yaml`] = stringify(
-        { rule_files: [ruleFile], evaluation_interval: bucket.evaluationInterval, tests: bucket.tests },
-        { lineWidth: 0 },
-      );
+      testFiles[`${key}.test.yaml`] = yamlText(
+        { rule_files: [ruleFile], evaluation_interval: bucket.evaluationInterval, tests: bucket.tests });
     }
   }
   return { ruleFiles, testFiles, cases };

@@ -1,7 +1,7 @@
-import { stringify } from 'yaml';
 import { type CheckedNames, type Duration, isDuration, isSeverity, type IsLabelName, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
 import { dashboardUidFromUrl, dashboardUrl } from './dashboard-links.js';
 import { rememberDocument } from './known-documents.js';
+import { yamlText } from '../config/yaml-text.js';
 
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
@@ -404,7 +404,7 @@ export function toRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = 
 
 /** Serializes a parsed rule file as YAML. */
 export function stringifyRuleFile(file: RuleFile): string {
-  return rememberDocument(stringify(file, { lineWidth: 0 }), file);
+  return rememberDocument(yamlText(file), file);
 }
 
 /** Compiles rule groups into the text of a Prometheus rule file. */

@@ -18,13 +18,17 @@ function finite(what: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${what} needs a finite number, got ${String(value)}`);
 }
 
-// One formatter for every text: building one per call (toLocaleString) costs a good part of a synth.
-const NUMBER_FORMAT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 20 });
-
 /** A number as a sentence states it: 10000 → "10,000", 0.125 → "0.125", 2.5 → "2.5". */
 export function humanNumber(value: number): string {
   finite('humanNumber', value);
-  return NUMBER_FORMAT.format(rounded(value));
+  const text = String(rounded(value));
+  // JavaScript writes very large and very small numbers with an exponent; Intl writes every digit.
+  if (text.includes('e')) return new Intl.NumberFormat('en-US', { maximumFractionDigits: 20 }).format(rounded(value));
+  const [whole = '', fraction] = text.split('.');
+  const sign = whole.startsWith('-') ? '-' : '';
+  const digits = sign ? whole.slice(1) : whole;
+  const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${sign}${grouped}${fraction === undefined ? '' : `.${fraction}`}`;
 }
 
 /** A ratio as a percentage: 0.05 → "5%", 0.125 → "12.5%", 0.999 → "99.9%". */

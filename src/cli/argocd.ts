@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
-import { stringify } from 'yaml';
 import type { Environment } from '../config/index.js';
 import { ARGOCD_APPLICATION, ARGOCD_DIR, ARGOCD_ROOT, ARGOCD_ROOT_FILE } from './layout.js';
+import { yamlText } from '../config/yaml-text.js';
 
 /** The API server of the cluster Argo CD runs in. */
 export const IN_CLUSTER_SERVER = 'https://kubernetes.default.svc';
@@ -87,7 +87,7 @@ export function argoRootApplication(env: Environment): ArgoObject {
 export function argoFiles(env: Environment): Array<[string, string]> {
   if (!env.gitops.argocd.enabled) return [];
   return [
-    [ARGOCD_APPLICATION, stringify(argoApplication(env), { lineWidth: 0 })],
-    [ARGOCD_ROOT, stringify(argoRootApplication(env), { lineWidth: 0 })],
+    [ARGOCD_APPLICATION, yamlText(argoApplication(env))],
+    [ARGOCD_ROOT, yamlText(argoRootApplication(env))],
   ];
 }

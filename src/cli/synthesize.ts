@@ -1,5 +1,4 @@
 import { App } from 'cdk8s';
-import { stringify } from 'yaml';
 import type { Environment } from '../config/index.js';
 import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
 import { applyPatches } from '../constructs/common/patches.js';
@@ -7,6 +6,7 @@ import { withSyncWaves } from '../constructs/common/sync-waves.js';
 import { argoFiles } from './argocd.js';
 import { KUSTOMIZATION_FILE, renderKustomization } from './kustomization.js';
 import { type MetricCatalog, stackMetricCatalog } from '../validate/index.js';
+import { yamlText } from '../config/yaml-text.js';
 
 /**
  * What one environment synthesizes to: files by logical path (`prometheus.k8s.yaml`, `Kustomization`,
@@ -36,8 +36,6 @@ export interface SynthesizeOptions {
   readonly catalog?: MetricCatalog;
 }
 
-const YAML_OPTIONS = { lineWidth: 0 } as const;
-
 /** Kinds that belong to the stack as a whole rather than to a component. */
 function fileFor(obj: KubernetesObject): string {
   if (obj.kind === 'Namespace') return '00-namespace.k8s.yaml';
@@ -64,7 +62,7 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
   }
   const files = new Map<string, string>();
   for (const [file, objs] of [...byFile.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    files.set(file, objs.map((o) => stringify(o, YAML_OPTIONS)).join('---\n'));
+    files.set(file, objs.map((o) => yamlText(o)).join('---\n'));
   }
   files.set(KUSTOMIZATION_FILE, renderKustomization([...files.keys()]));
   if (stack.prometheus) {

@@ -1,7 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
@@ -13,6 +12,7 @@ import { dataVolume } from '../common/storage.js';
 import type { TeamOwnership } from '../prometheus/config.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { type HistoryWebhook, SECRETS_DIR, allChannels, buildAlertmanagerConfig, referencedSecrets } from './config.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
 
@@ -218,7 +218,7 @@ export class Alertmanager extends StackComponent {
 
   /** The exact alertmanager.yml that goes into the Secret. */
   renderConfig(): string {
-    return stringify(buildAlertmanagerConfig(this.alerting, this.history, this.teams), { lineWidth: 0 });
+    return yamlText(buildAlertmanagerConfig(this.alerting, this.history, this.teams));
   }
 }
 

@@ -1,7 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import type { Environment, GrafanaDatasource, Image, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS, clusterNamespaceOf, urlAddress } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
@@ -12,6 +11,7 @@ import type { Flow } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import type { DashboardFile } from '../../authoring/index.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type { DashboardFile };
 
@@ -318,7 +318,7 @@ export class Grafana extends StackComponent {
   }
 
   renderDatasources(): string {
-    return stringify(
+    return yamlText(
       {
         apiVersion: 1,
         deleteDatasources: [],
@@ -335,13 +335,11 @@ export class Grafana extends StackComponent {
           ...(d.user ? { user: d.user } : {}),
           ...secureJsonData(d),
         })),
-      },
-      { lineWidth: 0 },
-    );
+      });
   }
 
   private renderProviders(): string {
-    return stringify(
+    return yamlText(
       {
         apiVersion: 1,
         providers: [
@@ -355,9 +353,7 @@ export class Grafana extends StackComponent {
             options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
           },
         ],
-      },
-      { lineWidth: 0 },
-    );
+      });
   }
 }
 

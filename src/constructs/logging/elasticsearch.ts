@@ -1,7 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
@@ -11,6 +10,7 @@ import { containerSecurityContext, podSecurityContext, resourceRequirements } fr
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { secretEnv } from './tool-pod.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type ElasticsearchSettings = Environment['components']['elasticsearch'];
 
@@ -267,6 +267,6 @@ export class Elasticsearch extends ConnectedComponent {
     } else {
       config['discovery.type'] = 'single-node';
     }
-    return stringify(config, { lineWidth: 0 });
+    return yamlText(config);
   }
 }

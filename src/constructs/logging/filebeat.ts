@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { checksum } from '../common/checksum.js';
@@ -10,6 +9,7 @@ import { containerSecurityContext, exemptionAnnotations, httpProbe, podSecurityC
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { ConnectedComponent } from './connected.js';
 import type { Logstash } from './logstash.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export interface FilebeatProps {
   readonly namespace: string;
@@ -74,7 +74,7 @@ export class Filebeat extends ConnectedComponent {
     const uid = IMAGE_UIDS.filebeat;
     const clusterDomain = props.clusterDomain ?? 'cluster.local';
     const logstashHost = `${props.logstash.name}.${props.namespace}.svc.${clusterDomain}`;
-    const config = stringify(filebeatConfig(logstashHost, props.logstash.beatsPort), { lineWidth: 0 });
+    const config = yamlText(filebeatConfig(logstashHost, props.logstash.beatsPort));
 
     const sa = this.addServiceAccount();
     // add_kubernetes_metadata watches the pods of its node and reads their namespaces and owners.

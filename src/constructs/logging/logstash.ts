@@ -13,6 +13,7 @@ import { heapMiB, type Elasticsearch } from './elasticsearch.js';
 import { LOG_STREAMS } from './index-setup.js';
 import { renderPipeline } from './pipeline.js';
 import { secretEnv } from './tool-pod.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type LogstashSettings = Environment['components']['logstash'];
 
@@ -84,7 +85,7 @@ export class Logstash extends ConnectedComponent {
     });
     this.rendered = pipeline;
     const files = {
-      'logstash.yml': stringify(
+      'logstash.yml': yamlText(
         {
           'api.http.host': '0.0.0.0',
           'api.http.port': API_PORT,
@@ -95,9 +96,7 @@ export class Logstash extends ConnectedComponent {
           'queue.type': settings.queue.type,
           'queue.max_bytes': settings.queue.maxBytes,
           'xpack.monitoring.enabled': false,
-        },
-        { lineWidth: 0 },
-      ),
+        }),
       'pipelines.yml': stringify([{ 'pipeline.id': 'main', 'path.config': `${HOME}/pipeline/logstash.conf` }]),
       'logstash.conf': pipeline,
     };

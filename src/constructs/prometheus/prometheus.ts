@@ -2,7 +2,6 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
-import { stringify } from 'yaml';
 import type { Environment, Image, ScrapeConfig } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
@@ -15,6 +14,7 @@ import { addIngress } from '../common/ingress.js';
 import { RULES_DIR, type TeamOwnership, buildPrometheusConfig } from './config.js';
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
 import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets } from './declared-jobs.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type PrometheusSettings = Environment['components']['prometheus'];
 
@@ -252,7 +252,7 @@ export class Prometheus extends StackComponent {
       if (other) throw new Error(`scrape job "${name}" is declared twice: by the environment's scrape section and by ${other}`);
       owners.set(name, 'the environment\'s scrape section');
     }
-    return stringify(
+    return yamlText(
       buildPrometheusConfig({
         scrapeInterval: this.settings.scrapeInterval,
         evaluationInterval: this.settings.evaluationInterval,
@@ -263,8 +263,6 @@ export class Prometheus extends StackComponent {
         ruleFiles: true,
         teams: this.teamOwnership,
         declaredJobs: this.declared,
-      }),
-      { lineWidth: 0 },
-    );
+      }));
   }
 }

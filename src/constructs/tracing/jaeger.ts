@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import type { Environment, Image, Resources, TracesConfig } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
@@ -11,6 +10,7 @@ import type { Elasticsearch } from '../logging/elasticsearch.js';
 import { secretEnv, toolPodTemplate } from '../logging/tool-pod.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { INDEX_CLEANER_SCRIPT, JAEGER_PATHS, JAEGER_PORTS, type JaegerRole, type JaegerStorage, jaegerConfig, samplingStrategies } from './jaeger-config.js';
+import { yamlText } from '../../config/yaml-text.js';
 
 export type JaegerSettings = Environment['components']['jaeger'];
 
@@ -78,7 +78,7 @@ export class JaegerPart extends ConnectedComponent {
     this.clusterDomain = props.clusterDomain;
     const uid = IMAGE_UIDS.jaeger;
     const files: Record<string, string> = {
-      'config.yaml': stringify(jaegerConfig(props.role, props.storage), { lineWidth: 0 }),
+      'config.yaml': yamlText(jaegerConfig(props.role, props.storage)),
       ...(props.role !== 'query' ? { 'sampling.json': `${JSON.stringify(samplingStrategies(props.samplingRate), null, 2)}\n` } : {}),
     };
     this.addServiceAccount();
