@@ -4,6 +4,7 @@ import { alerts } from './alerts.js';
 import { businessKpis } from './business-kpis.js';
 import { compileDashboard, type DashboardContext, type DashboardDefinition, type DatasourceKind } from './common/index.js';
 import { database } from './database.js';
+import { errors } from './errors.js';
 import { ingest } from './ingest.js';
 import { kubernetesWorkloads } from './kubernetes-workloads.js';
 import { logs } from './logs.js';
@@ -30,6 +31,7 @@ export const STACK_DASHBOARDS: readonly DashboardDefinition[] = [
   { uid: DASHBOARD_UIDS.database, folder: developers, requires: ['prometheus'], build: database },
   { uid: DASHBOARD_UIDS.realtime, folder: developers, requires: ['prometheus'], build: realtimeCache },
   { uid: DASHBOARD_UIDS.ingest, folder: developers, requires: ['prometheus'], build: ingest },
+  { uid: DASHBOARD_UIDS.errors, folder: developers, requires: ['prometheus'], build: errors },
   { uid: DASHBOARD_UIDS.logs, folder: developers, requires: ['logs'], build: logs },
   { uid: DASHBOARD_UIDS.traces, folder: developers, requires: ['traces'], build: traces },
   { uid: DASHBOARD_UIDS.businessKpis, folder: business, requires: ['analytics'], build: businessKpis },

@@ -1,4 +1,16 @@
-import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import {
+  alert,
+  type Duration,
+  durationSeconds,
+  type Environment,
+  firesWhen,
+  formatDuration,
+  group,
+  isDuration,
+  type RuleGroup,
+  runbooks,
+  silentWhen,
+} from '../src/authoring/index.js';
 import { jobDown } from './common.js';
 
 const A0 = 'job="alertmanager",namespace="monitoring",pod="alertmanager-0"';
@@ -85,7 +97,60 @@ export function alertmanagerRules(env: Environment): RuleGroup[] {
           ],
         }),
         jobDown(runbook, { alert: 'AlertmanagerDown', job: 'alertmanager', service, severity: 'P2', what: 'Alertmanager' }),
+        alertNotAcknowledged(env, runbook('AlertNotAcknowledged')),
       ],
     }),
   ];
+}
+
+/**
+ * The escalation of a P1 nobody acknowledged within `alerting.escalateAfter`.
+ * A contract with the ingest service's acknowledgement and alertmanager.yml's
+ * escalation route (`escalation="true"`), so its name, expression and labels
+ * do not change: acknowledging an alert silences the alert itself and
+ * `AlertNotAcknowledged{escalated_alertname="<its name>", <its other labels>}`.
+ * It keeps every label of the alert it escalates (the `service` label too),
+ * so that the second silence matches it.
+ */
+function alertNotAcknowledged(env: Environment, runbook: string) {
+  const after = env.alerting.escalateAfter;
+  if (!isDuration(after)) throw new Error(`alerting.escalateAfter must be a duration such as "30m", got "${after}"`);
+  const seconds = durationSeconds(after);
+  // Samples each minute until well past the escalation; the cases look 2 minutes either side of it.
+  const minutes = Math.ceil(seconds / 60) + 5;
+  const p1 = `ALERTS{alertname="ApiDown",alertstate="firing",severity="P1",service="api",namespace="shop"}`;
+  return alert({
+    alert: 'AlertNotAcknowledged',
+    expr: 'label_replace(ALERTS{alertstate="firing",severity="P1",alertname!~"Watchdog|AlertNotAcknowledged"}, "escalated_alertname", "$1", "alertname", "(.+)")',
+    for: after as Duration,
+    severity: 'P1',
+    // The escalated alert's own service: a rule's label would replace it, and the acknowledgement's silence would miss.
+    service: '{{ $labels.service }}',
+    labels: { escalation: 'true' },
+    summary: (p) => `{{ $labels.escalated_alertname }} has not been acknowledged for ${p.for}`,
+    description: (p) =>
+      `The P1 alert {{ $labels.escalated_alertname }}{{ with $labels.service }} of {{ . }}{{ end }}{{ with $labels.namespace }} in {{ . }}{{ end }} has fired for ${p.for} and nobody acknowledged it: it is escalated. Acknowledge it to stop the escalation.`,
+    runbook,
+    tests: [
+      firesWhen(`a P1 fires unacknowledged for ${formatDuration(seconds + 120)}`, { [p1]: `1x${minutes}` }, formatDuration(seconds + 120), {
+        alertstate: 'firing',
+        escalated_alertname: 'ApiDown',
+        escalation: 'true',
+        namespace: 'shop',
+        service: 'api',
+      }),
+      ...(seconds > 120
+        ? [silentWhen(`a P1 has fired for ${formatDuration(seconds - 120)} only`, { [p1]: `1x${minutes}` }, formatDuration(seconds - 120))]
+        : []),
+      silentWhen(
+        'only a P2, a pending P1 and the Watchdog fire',
+        {
+          'ALERTS{alertname="ApiSlow",alertstate="firing",severity="P2",service="api"}': `1x${minutes}`,
+          'ALERTS{alertname="ApiDown",alertstate="pending",severity="P1",service="api"}': `1x${minutes}`,
+          'ALERTS{alertname="Watchdog",alertstate="firing",severity="P1",service="obstack"}': `1x${minutes}`,
+        },
+        formatDuration(seconds + 120),
+      ),
+    ],
+  });
 }

@@ -2,6 +2,7 @@ import { type AreaDashboard, compileRuleAreas, DASHBOARD_UIDS, defineRules, type
 import { alertmanagerRules } from './alertmanager.js';
 import { applicationRules } from './application.js';
 import { elasticsearchRules } from './elasticsearch.js';
+import { errorRules } from './errors.js';
 import { stackRules } from './stack.js';
 import { grafanaRules } from './grafana.js';
 import { ingestRules } from './ingest.js';
@@ -24,6 +25,7 @@ export const RULE_AREAS: Readonly<Record<string, (env: Environment) => RuleGroup
   'logstash.yaml': logstashRules,
   'jaeger.yaml': jaegerRules,
   'ingest.yaml': ingestRules,
+  'errors.yaml': errorRules,
   'application.yaml': applicationRules,
   'slos.yaml': sloRules,
 };
@@ -57,6 +59,7 @@ export const AREA_DASHBOARDS: Readonly<Record<string, AreaDashboard>> = {
   'logstash.yaml': D.stackHealth,
   'jaeger.yaml': D.stackHealth,
   'ingest.yaml': D.ingest,
+  'errors.yaml': [D.errors, D.ingest],
   // A dashboard per kind of application alert; the service overview when an environment drops that one.
   'application.yaml': (alert) => {
     if (/^(Database|SlowDatabase)/.test(alert)) return [D.database, D.serviceOverview];

@@ -89,6 +89,9 @@ try {
   console.log(`obstack synth, whole processes, ${RUNS} runs each`);
   report('obstack synth --env dev', time(['synth', '--env', 'dev']));
   report('obstack synth --all (dev, staging, prod)', time(['synth', '--all']));
+  // What no Node program can go below on this machine: the runtime starting and exiting.
+  report('node -e 0 (the runtime alone)', Array.from({ length: RUNS }, () => timeCommand(process.execPath, ['-e', '0'])).sort((a, b) => a - b));
+  report('obstack --version (loading the command)', Array.from({ length: RUNS }, () => timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), '--version'])).sort((a, b) => a - b));
 
   const peer = join(root, '..', 'shared', 'peers', 'kube-prometheus-stack');
   if (existsSync(peer)) {

@@ -33,7 +33,8 @@ describe('our observability stack', () => {
         expect(checkout?.labels).toMatchObject({ severity: 'P2', service: 'checkout', team: 'shop' });
         expect(checkout?.annotations?.dashboard_uid).toBe('shop-checkout');
         expect(checkout?.annotations?.dashboard_url).toMatch(/\/d\/shop-checkout$/);
-        expect(checkout?.annotations?.runbook_url).toBe(`${result.environment.alerting.runbookBaseUrl}#checkoutordersfailing`);
+        expect(checkout?.annotations?.runbook_url).toBe(`${result.environment.alerting.runbookBaseUrl}/checkout-orders-failing.md`);
+        expect(result.files.get('runbooks/checkout-orders-failing.md')).toContain('# CheckoutOrdersFailing');
       });
 
       it("provisions the checkout dashboard in the shop team's Grafana folder", () => {

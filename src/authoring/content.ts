@@ -2,7 +2,8 @@ import type { Environment } from '../config/index.js';
 import { grafanaBaseUrl } from './dashboard-links.js';
 import type { MetricSource } from './metrics.js';
 import { applyOverrides } from './overrides.js';
-import { type CompileOptions, compileRuleFile, RuleError, type RuleGroup } from './rules.js';
+import { type CompileOptions, compileRuleFile, RuleError, type Rule, type RuleGroup } from './rules.js';
+import { runbooks } from './rule-helpers.js';
 
 /**
  * The dashboard of the alerts that name none (or whose own an environment
@@ -63,15 +64,20 @@ export function isRuleArea(value: unknown): value is RuleArea {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'obstack.rule-area';
 }
 
-/** The groups of an area as written (before overrides), with the area's team as a `team` label on every alert that has none. */
+/**
+ * The groups of an area as written (before overrides), with the area's team as a `team` label on every alert that
+ * has none, and the link to its generated runbook page on every alert that brings the page's content itself.
+ */
 export function areaGroups(area: RuleArea, env: Environment): RuleGroup[] {
-  const groups = area.rules(env);
-  if (area.team === undefined) return [...groups];
   const team = area.team;
-  return groups.map((g) => ({
-    ...g,
-    rules: g.rules.map((r) => (r.kind === 'alert' && r.labels.team === undefined ? { ...r, labels: { ...r.labels, team } } : r)),
-  }));
+  const runbook = runbooks(env);
+  const complete = (r: Rule): Rule => {
+    if (r.kind !== 'alert') return r;
+    const labels = team !== undefined && r.labels.team === undefined ? { ...r.labels, team } : r.labels;
+    const annotations = r.runbook !== undefined && r.annotations.runbook_url === undefined ? { ...r.annotations, runbook_url: runbook(r.name) } : r.annotations;
+    return labels === r.labels && annotations === r.annotations ? r : { ...r, labels, annotations };
+  };
+  return area.rules(env).map((g) => (g.rules.some((r) => complete(r) !== r) ? { ...g, rules: g.rules.map(complete) } : g));
 }
 
 /**

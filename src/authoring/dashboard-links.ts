@@ -21,6 +21,7 @@ export const DASHBOARD_UIDS = {
   database: 'obstack-database',
   realtime: 'obstack-realtime-cache',
   ingest: 'obstack-ingest',
+  errors: 'obstack-errors',
 } as const;
 
 export type ShippedDashboardUid = (typeof DASHBOARD_UIDS)[keyof typeof DASHBOARD_UIDS];
@@ -55,10 +56,12 @@ export function dashboardUidFromUrl(url: string): string | undefined {
 }
 
 /**
- * Where people open Grafana in an environment: its ingress when it has one,
+ * Where people open Grafana in an environment: `components.grafana.externalUrl`, else its ingress when it has one,
  * otherwise its in-cluster Service (reachable with a port-forward).
  */
 export function grafanaBaseUrl(env: Environment): string {
+  // The same URL as Grafana's root_url (src/constructs/grafana/grafana.ts).
+  if (env.components.grafana.externalUrl !== undefined) return env.components.grafana.externalUrl;
   const ingress = env.components.grafana.ingress;
   if (ingress.enabled && ingress.host) return `${ingress.tlsSecret ? 'https' : 'http'}://${ingress.host}`;
   return `http://grafana.${env.namespace}.svc.${env.clusterDomain}:3000`;

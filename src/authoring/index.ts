@@ -12,3 +12,4 @@ export * from './known-documents.js';
 export * from './rule-helpers.js';
 export * from './metrics.js';
 export * from './content.js';
+export * from './runbook.js';

@@ -1,9 +1,14 @@
 import type { AlertTest, ExpectedLabels } from './rules.js';
+import { runbookPageUrl } from './runbook.js';
 import type { Duration, Environment } from './types.js';
 
-/** The runbook link of an alert: the environment's runbook base plus `#<alert name in lower case>`. */
+/**
+ * The runbook link of an alert: its page under the environment's runbook base,
+ * `<alerting.runbookBaseUrl>/<alert name in kebab case>.md`; obstack writes that
+ * page into `dist/<env>.files/runbooks/`.
+ */
 export function runbooks(env: Environment): (alertName: string) => string {
-  return (name) => `${env.alerting.runbookBaseUrl}#${name.toLowerCase()}`;
+  return (name) => runbookPageUrl(env.alerting.runbookBaseUrl, name);
 }
 
 interface CaseOptions {

@@ -1,6 +1,7 @@
 import { type CheckedNames, type Duration, isDuration, isSeverity, type IsLabelName, LABEL_NAME, METRIC_NAME, type Severity } from './types.js';
 import { dashboardUidFromUrl, dashboardUrl } from './dashboard-links.js';
 import { rememberDocument } from './known-documents.js';
+import { checkRunbookContent, isRunbookContent, type RunbookContent } from './runbook.js';
 import { yamlText } from '../config/yaml-text.js';
 
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
@@ -52,6 +53,12 @@ export interface AlertRule {
    * environment overrides the threshold or `for`; absent when every text is fixed.
    */
   readonly textsFor?: (params: AlertParams) => Readonly<Record<string, string>>;
+  /**
+   * The alert's own runbook content, when its definition carries it: its page
+   * is written from it, and its `runbook_url` (absent here) is the page's link
+   * in each environment, added when the area is compiled for it.
+   */
+  readonly runbook?: RunbookContent;
   readonly tests: readonly AlertTest[];
 }
 
@@ -107,8 +114,13 @@ interface AlertFields<L, A, F extends Duration | undefined, P extends AlertParam
   readonly summary: AlertText<P>;
   /** What is wrong and what it breaks; a function of `{ threshold, for }` when it states them, so that overrides change it. */
   readonly description: AlertText<P>;
-  /** Where a responder reads what to do (annotation `runbook_url`). */
-  readonly runbook: string;
+  /**
+   * Where a responder reads what to do (annotation `runbook_url`): a URL
+   * (`runbooks(env)('Name')` links the page obstack generates; any other URL is
+   * kept and no page is generated), or the content of the generated page itself,
+   * which is then linked from `runbook_url`.
+   */
+  readonly runbook: string | RunbookContent;
   /** uid of the dashboard that explains the alert (annotation `dashboard_uid`). */
   readonly dashboard?: string;
   /** Extra static labels; names are checked by the compiler. */
@@ -196,9 +208,10 @@ export function alert<
 >(def: AlertDefinition<L, A, F>): AlertRule {
   const name = def.alert;
   if (!ALERT_NAME.test(name)) throw new RuleError(name, 'alert', 'must be UpperCamelCase letters and digits');
-  for (const field of ['runbook', 'service'] as const) {
-    if (typeof def[field] !== 'string' || def[field].trim() === '') throw new RuleError(name, field, 'must not be empty');
-  }
+  const runbook: unknown = def.runbook;
+  const ownRunbook = isRunbookContent(runbook) ? checkRunbookContent(name, runbook) : undefined;
+  if (ownRunbook === undefined && (typeof runbook !== 'string' || runbook.trim() === '')) throw new RuleError(name, 'runbook', 'must not be empty');
+  if (typeof def.service !== 'string' || def.service.trim() === '') throw new RuleError(name, 'service', 'must not be empty');
   for (const field of ['summary', 'description'] as const) {
     const text: unknown = def[field];
     if (typeof text === 'function') continue;
@@ -252,11 +265,12 @@ export function alert<
     annotations: {
       summary: summary!,
       description: description!,
-      runbook_url: def.runbook,
+      ...(ownRunbook === undefined ? { runbook_url: def.runbook as string } : {}),
       ...(def.dashboard ? { dashboard_uid: def.dashboard } : {}),
       ...renderedExtra,
     },
     ...(textsFor ? { textsFor } : {}),
+    ...(ownRunbook !== undefined ? { runbook: ownRunbook } : {}),
     tests,
   };
 }

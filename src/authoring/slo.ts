@@ -1,4 +1,5 @@
 import { type AlertRule, type AlertTest, group, record, RuleError, type RuleGroup } from './rules.js';
+import { checkRunbookContent, isRunbookContent, type RunbookContent } from './runbook.js';
 import { type Duration, isDuration, LABEL_NAME, type Severity } from './types.js';
 
 /**
@@ -28,7 +29,8 @@ export interface SloDefinition {
   readonly errors: string;
   /** Selector of the counter of all events. */
   readonly total: string;
-  readonly runbook: string;
+  /** A runbook URL, or the content of the page obstack generates for the alerts (as `alert()`'s `runbook`). */
+  readonly runbook: string | RunbookContent;
   /** uid of the dashboard that explains the SLO. */
   readonly dashboard?: string;
   /** What the SLO promises, in words, for the alert's description. */
@@ -90,9 +92,12 @@ export function slo(def: SloDefinition): RuleGroup[] {
   const alertName = `${pascal(name)}ErrorBudgetBurn`;
   if (!(def.objective > 0 && def.objective < 100)) throw new RuleError(alertName, 'objective', `must be a percentage between 0 and 100 (exclusive), got ${def.objective}`);
   if (!isDuration(def.window)) throw new RuleError(alertName, 'window', `must be a duration such as "30d", got "${def.window}"`);
-  for (const field of ['errors', 'total', 'runbook', 'service'] as const) {
+  for (const field of ['errors', 'total', 'service'] as const) {
     if (def[field].trim() === '') throw new RuleError(alertName, field, 'must not be empty');
   }
+  const runbook: unknown = def.runbook;
+  const ownRunbook = isRunbookContent(runbook) ? checkRunbookContent(alertName, runbook) : undefined;
+  if (ownRunbook === undefined && (typeof runbook !== 'string' || runbook.trim() === '')) throw new RuleError(alertName, 'runbook', 'must not be empty');
   if (!LABEL_NAME.test(name.replace(/[-.]/g, '_'))) throw new RuleError(alertName, 'name', `must be a simple name, got "${name}"`);
   const objective = ratio(def.objective);
   const selector = { slo: name, service: def.service };
@@ -120,9 +125,10 @@ export function slo(def: SloDefinition): RuleGroup[] {
     annotations: {
       summary: `${name} burns its error budget ${w.burnRate}x too fast`,
       description: `${def.description ? `${def.description} ` : ''}Over the last ${w.long} (and ${w.short}) {{ $value | humanizePercentage }} of events failed; the objective is ${def.objective}% over ${def.window}, so at this rate the budget is gone in ${budgetLeftText(def.window, w.burnRate)}.`,
-      runbook_url: def.runbook,
+      ...(ownRunbook === undefined ? { runbook_url: def.runbook as string } : {}),
       ...(def.dashboard ? { dashboard_uid: def.dashboard } : {}),
     },
+    ...(ownRunbook !== undefined ? { runbook: ownRunbook } : {}),
     tests: i === 0 ? alertTests : [],
   }));
   return [group({ name: `slo:${name}:recordings`, rules: recordings }), group({ name: `slo:${name}:alerts`, rules: alerts })];

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PAGING_RECEIVERS, RECEIVERS, RULES_DIR, SERVICE_ACCOUNT_DIR, SEVERITIES, teamReceivers } from '../constructs/index.js';
+import { PAGING_RECEIVERS, RECEIVERS, RULES_DIR, SERVICE_ACCOUNT_DIR, SEVERITIES, TEMPLATES_FILE, teamReceivers } from '../constructs/index.js';
 import { parse } from 'yaml';
 import { type AlertRoute, type Environment, matcherRegex } from '../config/index.js';
 import {
@@ -74,6 +74,9 @@ export function checkWithTools(result: SynthesizedEnvironment): Finding[] {
     if (am !== undefined) {
       const file = join(root, 'alertmanager.yml');
       writeFileSync(file, am);
+      // The notification templates the receivers call: amtool parses them with the config, so a broken template fails here.
+      const templates = result.files.get(TEMPLATES_FILE);
+      if (templates !== undefined) writeFileSync(join(root, TEMPLATES_FILE), templates);
       const res = amtoolCheckConfig(file);
       if (!res.ok) findings.push(toolFinding('amtool-check-config', 'alertmanager.yml', res.output));
       else findings.push(...checkRouting(file, routingContext(result)));

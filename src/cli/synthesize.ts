@@ -1,16 +1,21 @@
 import { App } from 'cdk8s';
+import type { RunbookContent } from '../authoring/index.js';
 import type { Environment } from '../config/index.js';
-import { ObservabilityStack, type DashboardFile } from '../constructs/index.js';
+import { ObservabilityStack, TEMPLATES_FILE, type DashboardFile } from '../constructs/index.js';
 import { applyPatches } from '../constructs/common/patches.js';
 import { withSyncWaves } from '../constructs/common/sync-waves.js';
 import { argoFiles } from './argocd.js';
 import { KUSTOMIZATION_FILE, renderKustomization } from './kustomization.js';
 import { type MetricCatalog, stackMetricCatalog } from '../validate/index.js';
 import { yamlText } from '../config/yaml-text.js';
+import { fallbackRunbookContent, type RunbookAlert, runbookPages } from '../report/runbooks.js';
+import { RULE_AREAS } from '../../rules/index.js';
+import { shippedRunbookContent } from '../../rules/runbook-notes.js';
 
 /**
  * What one environment synthesizes to: files by logical path (`prometheus.k8s.yaml`, `Kustomization`,
- * `prometheus.yml`, `rules/node.yaml`, `dashboards/<uid>.json`, `argocd/application.yaml`; layout.ts says
+ * `prometheus.yml`, `rules/node.yaml`, `dashboards/<uid>.json`, `runbooks/<alert-name>.md`,
+ * `argocd/application.yaml`; layout.ts says
  * where each is written), and the objects themselves.
  */
 export interface SynthesizedEnvironment {
@@ -34,6 +39,11 @@ export interface SynthesizeOptions {
   readonly dashboards?: readonly DashboardFile[];
   /** The metric catalog of the checks. @default - the stack's catalog */
   readonly catalog?: MetricCatalog;
+  /**
+   * Runbook content the alert definitions carry, by alert name, for their pages; the stack's alerts without
+   * any use the shipped notes, a team's the text of their area. @default - none
+   */
+  readonly runbookContent?: ReadonlyMap<string, RunbookContent>;
 }
 
 /** Kinds that belong to the stack as a whole rather than to a component. */
@@ -69,10 +79,27 @@ export function synthesizeEnvironment(environment: Environment, opts: Synthesize
     files.set('prometheus.yml', stack.prometheus.renderConfig());
     for (const [name, content] of stack.prometheus.rules) files.set(`rules/${name}`, content);
   }
-  if (stack.alertmanager) files.set('alertmanager.yml', stack.alertmanager.renderConfig());
+  if (stack.alertmanager) {
+    files.set('alertmanager.yml', stack.alertmanager.renderConfig());
+    // alertmanager.yml names its notification templates by a path relative to itself.
+    files.set(TEMPLATES_FILE, stack.alertmanager.notificationTemplates);
+  }
   if (stack.grafana) {
     for (const d of stack.grafana.provisionedDashboards) files.set(`dashboards/${d.uid}.json`, d.json);
   }
+  if ([...files.keys()].some((f) => f.startsWith('rules/'))) {
+    for (const [path, text] of runbookPages({ environment, files, content: runbookContentFor(environment, opts.runbookContent) })) files.set(path, text);
+  }
   for (const [path, text] of argoFiles(environment)) files.set(path, text);
   return { environment, files, objects, stack, catalog: opts.catalog ?? stackMetricCatalog() };
+}
+
+const STACK_AREAS: ReadonlySet<string> = new Set(Object.keys(RULE_AREAS).map((file) => file.replace(/\.yaml$/, '')));
+
+/** Where an alert's page takes its impact, causes and checks from: its definition, the shipped notes for the stack's areas, or its area's text. */
+function runbookContentFor(env: Environment, own: ReadonlyMap<string, RunbookContent> = new Map()): (alert: RunbookAlert) => RunbookContent {
+  return (alert) =>
+    own.get(alert.name) ??
+    (STACK_AREAS.has(alert.area) ? shippedRunbookContent(alert.name, alert.area, { namespace: env.namespace }) : undefined) ??
+    fallbackRunbookContent(alert);
 }

@@ -133,7 +133,8 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
   alerting: {
     groupBy: ['alertname', 'service', 'namespace'],
     digestInterval: '24h',
-    runbookBaseUrl: 'docs/runbooks.md',
+    timing: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', digestWait: '5m' },
+    escalateAfter: '30m',
     overrides: {},
     routes: [],
     extraReceivers: {},

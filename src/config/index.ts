@@ -9,3 +9,4 @@ export * from './versions.js';
 export * from './patches.js';
 export * from './scrape.js';
 export * from './gitops.js';
+export * from './runbook-base.js';

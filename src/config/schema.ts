@@ -6,11 +6,41 @@ import { AlertRoutes, extraReceiversSchema, refineTeams, teamsSchema } from './t
 import { GrafanaDatasource, ScrapeConfig, refineDatasources, refineScrape } from './scrape.js';
 import { ObjectPatches } from './patches.js';
 import { GitOpsConfig } from './gitops.js';
+import { withRunbookBaseUrl } from './runbook-base.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
 export * from './primitives.js';
 export * from './logs-traces.js';
 
+
+/**
+ * Where people open a component (its ingress or a proxy in front of it): an
+ * http(s) URL without credentials, query or fragment; a trailing "/" is dropped.
+ * A path is allowed, and the proxy must strip it: the component still serves at "/".
+ */
+export const ExternalUrl = z
+  .string()
+  .overwrite((url) => url.replace(/\/+$/, ''))
+  .superRefine((url, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be an absolute http(s) URL such as "https://alerts.example.com", got "${url}"` });
+      return;
+    }
+    const problem =
+      u.protocol !== 'http:' && u.protocol !== 'https:'
+        ? `must use http or https, got "${u.protocol.replace(/:$/, '')}"`
+        : u.username !== '' || u.password !== ''
+          ? 'must not carry a user or password'
+          : u.search !== '' || u.hash !== '' || url.includes('?') || url.includes('#')
+            ? 'must not have a query or fragment'
+            : /\/\/|\/\.\.?(\/|$)/.test(url.replace(/^[a-z]+:\/\/[^/]*/i, ''))
+              ? 'must not have empty, "." or ".." path segments'
+              : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const componentBase = {
   enabled: z.boolean(),
@@ -29,6 +59,7 @@ export const PrometheusConfig = z.strictObject({
   scrapeInterval: Duration,
   evaluationInterval: Duration,
   ingress: Ingress,
+  externalUrl: ExternalUrl.optional().describe('where people open Prometheus (its --web.external-url, used in alert links); default: the ingress, else the in-cluster Service'),
   externalLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}),
 });
 
@@ -37,6 +68,7 @@ export const AlertmanagerConfig = z.strictObject({
   storage: Storage,
   retention: Duration.describe('how long silences and notification state are kept'),
   ingress: Ingress,
+  externalUrl: ExternalUrl.optional().describe("where people open Alertmanager (its --web.external-url, the notifications' silence links); default: the ingress, else the in-cluster Service"),
 });
 
 export const GrafanaDatabase = z.discriminatedUnion('type', [
@@ -55,6 +87,7 @@ export const GrafanaConfig = z.strictObject({
   ...componentBase,
   storage: Storage,
   ingress: Ingress,
+  externalUrl: ExternalUrl.optional().describe("where people open Grafana (its root_url, the alerts' dashboard links); default: the ingress, else the in-cluster Service"),
   admin: z.strictObject({
     secretName: DnsLabel.describe('Secret holding the admin user and password'),
     userKey: z.string().min(1).describe("key holding the admin's user name"),
@@ -156,10 +189,27 @@ export const Alerting = z.strictObject({
   receivers: Receivers,
   groupBy: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)).min(1),
   digestInterval: Duration.describe('how often P4 alerts are summarised'),
+  timing: z
+    .strictObject({
+      groupWait: Duration.describe('how long a new group of alerts waits for more before its first notification'),
+      groupInterval: Duration.describe('how long a group waits before notifying of alerts added to it'),
+      repeatInterval: Duration.describe('how long before a notification of a still-firing group is sent again'),
+      digestWait: Duration.describe('how long a new P4 alert waits before its digest group is first sent'),
+    })
+    .describe("Alertmanager's route timing; the pager route keeps its own shorter wait and hourly repeat"),
+  escalateAfter: Duration.describe('how long a firing P1 may stay unacknowledged before AlertNotAcknowledged escalates it'),
+  escalateTo: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the alerting.extraReceivers entry that takes escalations; default: the "escalation" receiver (PagerDuty as critical, and the team channels)'),
   runbookBaseUrl: z
     .string()
     .min(1)
-    .describe("where runbooks live; an alert's runbook_url is this plus #<alert name in lower case>"),
+    .optional()
+    .describe(
+      "where the runbook pages obstack writes to dist/<env>.files/runbooks/ are read; an alert's runbook_url is this plus /<alert-name-in-kebab-case>.md. @default the pages in the git repository when gitops.argocd.repoURL is an https URL (<repoURL without .git>/blob/<targetRevision>/<path>.files/runbooks), otherwise \"runbooks\", relative to dist/<env>.files/",
+    ),
   overrides: AlertOverrides.default({}),
   routes: AlertRoutes,
   extraReceivers: extraReceiversSchema(Receivers.shape),
@@ -194,6 +244,15 @@ export const EnvironmentConfig = z
     refineTeams(env, ctx);
     refineScrape(env, ctx);
     refineDatasources(env, ctx);
+    const escalateTo = env.alerting.escalateTo;
+    if (escalateTo !== undefined && !(escalateTo in env.alerting.extraReceivers)) {
+      const known = Object.keys(env.alerting.extraReceivers);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alerting', 'escalateTo'],
+        message: `must name an entry of alerting.extraReceivers, got "${escalateTo}" (${known.length > 0 ? `known: ${known.join(', ')}` : 'there are none'})`,
+      });
+    }
     const g = env.components.grafana;
     if (g.enabled && g.replicas > 1 && g.database.type === 'sqlite') {
       ctx.addIssue({
@@ -231,7 +290,9 @@ export const EnvironmentConfig = z
         });
       }
     }
-  });
+  })
+  // The runbook base defaults to the pages in the repository Argo CD reads, which other fields name.
+  .transform(withRunbookBaseUrl);
 
 /** What the logs and traces components need of each other and of a production environment. */
 function refineLogsAndTraces(

@@ -103,6 +103,11 @@ export class ObservabilityStack extends Chart {
           ...(ingest ? { history: ingest.alertHistory } : {}),
         })
       : undefined;
+    if (ingest && alertmanager) {
+      // Acknowledging an alert in the ingest service silences it (and its escalation) in Alertmanager.
+      ingest.silenceThrough(alertmanager);
+      alertmanager.allowFrom(ingest);
+    }
     const grafana = c.grafana.enabled
       ? new Grafana(this, 'Grafana', { ...common, settings: c.grafana, image: image('grafana', c.grafana.image), clusterDomain: env.clusterDomain })
       : undefined;

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { IngestContext } from './context.js';
 import { levelEnabled } from './telemetry/logger.js';
-import type { Rows } from './write-queue.js';
+import type { Returned, Rows } from './write-queue.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'refused';
 
@@ -73,10 +73,12 @@ export type WriteAudit = Pick<AuditEntry, 'action' | 'resourceType' | 'resourceI
 /**
  * Commits a request's rows together with the audit row of the write (one
  * statement, so neither is stored without the other), then writes the audit
- * line. Resolves once committed; rejects as the write queue does.
+ * line. Resolves once committed, with what the write queue returned for the
+ * rows; rejects as the write queue does.
  */
-export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: FastifyRequest, rows: Rows, audit: WriteAudit): Promise<void> {
+export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: FastifyRequest, rows: Rows, audit: WriteAudit): Promise<Returned> {
   const entry: AuditEntry = { actor: request.principal!.name, outcome: 'success', ...audit, ...requestFacts(request) };
-  await ctx.queue.enqueue({ ...rows, audit_log: [auditRow(entry)] });
+  const returned = await ctx.queue.enqueue({ ...rows, audit_log: [auditRow(entry)] });
   logAudit(request.log, entry);
+  return returned;
 }

@@ -60,6 +60,12 @@ export const IngestConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   shutdownTimeoutMs: int(10_000, 100),
   requestTimeoutMs: int(30_000, 1_000),
+  /** Alertmanager's base URL, where an acknowledgement creates its silences; absent, acknowledging answers 503. */
+  alertmanagerUrl: z
+    .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL, e.g. http://alertmanager:9093' })
+    .optional(),
+  /** How long one call to Alertmanager may take before the acknowledgement fails with 503. */
+  alertmanagerTimeoutMs: int(3_000, 100, 30_000),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;
 export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
@@ -100,6 +106,8 @@ export const ENV_VARS: Record<Exclude<keyof IngestConfig, 'apiKeys'>, string> = 
   logLevel: 'LOG_LEVEL',
   shutdownTimeoutMs: 'INGEST_SHUTDOWN_TIMEOUT_MS',
   requestTimeoutMs: 'INGEST_REQUEST_TIMEOUT_MS',
+  alertmanagerUrl: 'ALERTMANAGER_URL',
+  alertmanagerTimeoutMs: 'INGEST_ALERTMANAGER_TIMEOUT_MS',
 };
 
 function formatIssues(error: z.ZodError, pathToName: (path: PropertyKey[]) => string): string[] {

@@ -136,6 +136,43 @@ ALTER TABLE error_events ADD COLUMN event_id uuid;
 CREATE UNIQUE INDEX error_events_event_id ON error_events (event_id) WHERE event_id IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'acknowledgement silences',
+    // An acknowledgement silences the alert and its escalation in Alertmanager until acknowledged_until;
+    // the row keeps who (acknowledged_by), why and the two silence ids. Nullable columns without a
+    // default rewrite nothing; grafana_reader's grant on the table covers them.
+    sql: `
+ALTER TABLE alerts ADD COLUMN acknowledged_reason text;
+ALTER TABLE alerts ADD COLUMN acknowledged_until timestamptz;
+ALTER TABLE alerts ADD COLUMN silence_id text;
+ALTER TABLE alerts ADD COLUMN escalation_silence_id text;
+`,
+  },
+  {
+    version: 5,
+    name: 'error groups',
+    // A group is the first report of a fingerprint: the write that inserts it learns that the fingerprint is new
+    // (ON CONFLICT DO NOTHING ... RETURNING), in the transaction of the report. It holds no message and no user,
+    // so dashboards may read it; reports, users and times of a range come from error_group_stats(), which reads
+    // error_events as its owner and gives the reader role counts only. Groups of reports stored before are filled in.
+    sql: `
+CREATE TABLE error_groups (
+  fingerprint text PRIMARY KEY,
+  service     text NOT NULL,
+  type        text NOT NULL,
+  culprit     text,
+  level       text NOT NULL,
+  first_seen  timestamptz NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX error_groups_first_seen ON error_groups (first_seen);
+INSERT INTO error_groups (fingerprint, service, type, level, first_seen) SELECT DISTINCT ON (fingerprint) fingerprint, left(regexp_replace(lower(coalesce(nullif(btrim(tags->>'service'), ''), api_key)), '[^a-z0-9_.-]', '_', 'g'), 64), type, level, ts FROM error_events ORDER BY fingerprint, ts;
+CREATE FUNCTION error_group_stats(range_from timestamptz, range_to timestamptz) RETURNS TABLE (fingerprint text, reports bigint, users bigint, first_report timestamptz, last_report timestamptz) LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$ SELECT e.fingerprint, count(*), count(DISTINCT e.user_id), min(e.ts), max(e.ts) FROM error_events e WHERE e.ts >= range_from AND e.ts <= range_to GROUP BY e.fingerprint $$;
+REVOKE ALL ON FUNCTION error_group_stats(timestamptz, timestamptz) FROM PUBLIC;
+DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT SELECT ON error_groups TO grafana_reader; GRANT EXECUTE ON FUNCTION error_group_stats(timestamptz, timestamptz) TO grafana_reader; END IF; END $$;
+`,
+  },
 ];
 
 const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');

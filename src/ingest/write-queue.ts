@@ -38,6 +38,20 @@ export const TABLES = {
     ],
     suffix: 'ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING',
   },
+  error_groups: {
+    columns: [
+      ['fingerprint', 'text'],
+      ['service', 'text'],
+      ['type', 'text'],
+      ['culprit', 'text'],
+      ['level', 'text'],
+      ['first_seen', 'timestamptz'],
+    ],
+    // The rows inserted are the fingerprints seen for the first time: a row of a batch whose fingerprint another
+    // row of the batch or another transaction inserted first (that one waits for it) comes back from no statement.
+    suffix: 'ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, service',
+    returns: true,
+  },
   business_metrics: {
     columns: [
       ['name', 'text'],
@@ -64,11 +78,20 @@ export const TABLES = {
     ],
     suffix: '',
   },
-} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string }>;
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string; returns?: true }>;
 
 export type TableName = keyof typeof TABLES;
 /** Rows per table, each row a tuple in the order of `TABLES[t].columns`. */
 export type Rows = { [T in TableName]?: unknown[][] };
+/**
+ * What the RETURNING clause of a table with `returns` gave back for one
+ * writer's rows, matched on the table's first column; a key two writers of a
+ * batch sent comes back to the first of them only.
+ */
+export type Returned = { [T in TableName]?: Record<string, unknown>[] };
+
+/** The table of a statement whose RETURNING reaches the client: at most one table returns, and it is inserted last. */
+const returns = (table: TableName) => 'returns' in TABLES[table];
 
 /** The write was refused before reaching the database; callers answer 503. */
 export class QueueRefusedError extends Error {
@@ -82,7 +105,7 @@ export class QueueRefusedError extends Error {
 interface Entry {
   readonly rows: Rows;
   readonly count: number;
-  readonly resolve: () => void;
+  readonly resolve: (returned: Returned) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -137,13 +160,13 @@ export class WriteQueue {
     return this.depth >= this.opts.maxRows;
   }
 
-  /** Resolves once `rows` are committed; rejects with QueueRefusedError or a database error. */
-  enqueue(rows: Rows): Promise<void> {
+  /** Resolves once `rows` are committed, with what their tables returned; rejects with QueueRefusedError or a database error. */
+  enqueue(rows: Rows): Promise<Returned> {
     const count = countRows(rows);
     if (this.closed) return Promise.reject(new QueueRefusedError('closed'));
-    if (count === 0) return Promise.resolve();
+    if (count === 0) return Promise.resolve({});
     if (this.depth + count > this.opts.maxRows) return Promise.reject(new QueueRefusedError('full'));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Returned>((resolve, reject) => {
       this.pending.push({ rows, count, resolve, reject });
       this.pendingRows += count;
       this.schedule();
@@ -205,17 +228,17 @@ export class WriteQueue {
   private async flush(batch: Entry[], rows: number): Promise<void> {
     const started = performance.now();
     try {
-      await this.commit(batch.map((e) => e.rows));
+      const returned = await this.commit(batch.map((e) => e.rows));
       this.report(rows, batch.length, started, true);
-      for (const e of batch) e.resolve();
+      batch.forEach((e, i) => e.resolve(returned[i]!));
     } catch (err) {
       this.report(rows, batch.length, started, false);
       if (batch.length > 1 && isDataError(err)) {
         // One writer's rows broke the batch: commit each alone so the others still succeed.
         for (const e of batch) {
           try {
-            await this.commit([e.rows]);
-            e.resolve();
+            const [returned] = await this.commit([e.rows]);
+            e.resolve(returned!);
           } catch (single) {
             e.reject(this.classify(single));
           }
@@ -240,7 +263,8 @@ export class WriteQueue {
     this.opts.onFlush?.({ rows, requests, seconds: (performance.now() - started) / 1000, ok });
   }
 
-  private async commit(parts: Rows[]): Promise<void> {
+  /** Commits the parts in one statement; what it returned, part by part. */
+  private async commit(parts: Rows[]): Promise<Returned[]> {
     const merged: Rows = {};
     for (const part of parts) {
       for (const [table, rows] of Object.entries(part) as [TableName, unknown[][]][]) {
@@ -249,9 +273,30 @@ export class WriteQueue {
         else merged[table] = rows.slice();
       }
     }
-    const { text, params, name } = insertStatement(merged);
-    if (text) await this.db.query(text, params, name);
+    const { text, params, name, returning } = insertStatement(merged);
+    if (!text) return parts.map(() => ({}));
+    const { rows } = await this.db.query<Record<string, unknown>>(text, params, name);
+    return returning === undefined ? parts.map(() => ({})) : shareReturned(parts, returning, rows);
   }
+}
+
+/** Hands each part the returned rows whose key (the table's first column) it sent, the first part that sent a key first. */
+function shareReturned(parts: Rows[], table: TableName, returned: Record<string, unknown>[]): Returned[] {
+  const key = TABLES[table].columns[0][0];
+  const left = new Map<unknown, Record<string, unknown>[]>();
+  for (const row of returned) {
+    const same = left.get(row[key]);
+    if (same) same.push(row);
+    else left.set(row[key], [row]);
+  }
+  return parts.map((part) => {
+    const mine: Record<string, unknown>[] = [];
+    for (const row of part[table] ?? []) {
+      const hit = left.get(row[0])?.shift();
+      if (hit) mine.push(hit);
+    }
+    return mine.length > 0 ? { [table]: mine } : {};
+  });
 }
 
 /** The SQL of one table's insert, reading its rows from parameter `$n`. */
@@ -286,8 +331,9 @@ function rowsParam(rows: unknown[][]): string {
  * data-modifying CTE. A single statement is atomic on its own, so a batch
  * costs one round trip instead of BEGIN, one INSERT per table and COMMIT.
  */
-export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string } {
-  const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0);
+export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string; returning?: TableName } {
+  // A table that returns rows goes last: only the outer statement's RETURNING reaches the client.
+  const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0).sort((a, b) => Number(returns(a)) - Number(returns(b)));
   const params: string[] = [];
   const parts = tables.map((table) => {
     params.push(rowsParam(rows[table]!));
@@ -298,7 +344,8 @@ export function insertStatement(rows: Rows): { text: string | undefined; params:
   if (parts.length === 0) return { text: undefined, params, name };
   const last = parts.pop()!;
   const ctes = parts.map((sql, i) => `w${i} AS (${sql})`);
-  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params, name };
+  const returning = tables.at(-1)!;
+  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params, name, ...(returns(returning) ? { returning } : {}) };
 }
 
 /** Inserts rows into one of the queue's tables with a single statement. */

@@ -1,5 +1,5 @@
 import type { DashboardFile, Environment, MetricSource, RuleArea } from '../authoring/index.js';
-import { areaGroups, compileRuleAreas, keptDashboards } from '../authoring/index.js';
+import { areaGroups, compileRuleAreas, keptDashboards, ownRunbookContent, type RunbookContent } from '../authoring/index.js';
 import { type EnvironmentReferences, environmentReferences } from '../authoring/references.js';
 import { buildDashboards, type DashboardDefinition, environmentDatasources, STACK_DASHBOARDS } from '../../dashboards/index.js';
 import { STACK_RULE_AREAS } from '../../rules/index.js';
@@ -71,6 +71,8 @@ export interface EnvironmentContent {
   readonly ruleFiles: Readonly<Record<string, string>>;
   readonly dashboards: readonly DashboardFile[];
   readonly catalog: MetricCatalog;
+  /** The runbook content alert definitions carry, by alert name, for their pages. */
+  readonly runbookContent: ReadonlyMap<string, RunbookContent>;
 }
 
 /**
@@ -84,7 +86,8 @@ export function environmentContent(env: Environment, content: ProjectContent, te
   );
   const ruleFiles = compileRuleAreas(env, content.ruleAreas, { availableDashboards: new Set(dashboards.map((d) => d.uid)) });
   const catalog = buildCatalog([...content.metrics, ...content.ruleAreas.flatMap((a) => a.metrics ?? [])]);
-  return { ruleFiles, dashboards, catalog };
+  const runbookContent = ownRunbookContent(content.ruleAreas.flatMap((a) => a.rules(env)));
+  return { ruleFiles, dashboards, catalog, runbookContent };
 }
 
 /** The alert names and dashboard uids an environment file may refer to (overrides, drops), with a project's content. */

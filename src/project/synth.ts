@@ -26,7 +26,7 @@ export function synthEnvironment(env: Environment, opts: SynthEnvironmentOptions
 
 function synthWith(env: Environment, content: ProjectContent, tools: boolean): EnvironmentSynthesis {
   const built = environmentContent(env, content, teamFolderOf(env, content));
-  const result = synthesizeEnvironment(env, { ruleFiles: built.ruleFiles, dashboards: built.dashboards, catalog: built.catalog });
+  const result = synthesizeEnvironment(env, { ruleFiles: built.ruleFiles, dashboards: built.dashboards, catalog: built.catalog, runbookContent: built.runbookContent });
   return { result, findings: checkSynthesized(result, { tools }) };
 }
 

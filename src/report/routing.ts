@@ -64,7 +64,8 @@ function hostOf(url: string): string {
 
 type SeverityMatch = 'yes' | 'no' | 'unknown';
 
-function parseMatcher(m: string): { name: string; op: string; value: string } | undefined {
+/** A matcher of the routing tree (`team="payments"`, `severity=~"P1|P2"`) as name, operator and value; undefined when it is not one. */
+export function parseMatcher(m: string): { name: string; op: string; value: string } | undefined {
   const r = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/.exec(m);
   return r ? { name: r[1] ?? '', op: r[2] ?? '=', value: r[3] ?? '' } : undefined;
 }

@@ -321,6 +321,7 @@ export const INGEST_SOURCE: MetricSource = {
     ingest_auth_failures_total: 'counter',
     ingest_rate_limited_total: 'counter',
     ingest_error_reports_total: 'counter',
+    ingest_new_error_groups_total: 'counter',
     ingest_sentry_items_total: 'counter',
     ingest_alert_notifications_total: 'counter',
     ingest_db_up: 'gauge',

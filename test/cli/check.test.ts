@@ -8,7 +8,7 @@ import { stackDashboards } from '../../dashboards/index.js';
 import { stackRuleFiles } from '../../rules/index.js';
 import { checkRouting, checkSynthesized } from '../../src/cli/check.js';
 import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
-import { RECEIVERS } from '../../src/constructs/index.js';
+import { RECEIVERS, TEMPLATES_FILE } from '../../src/constructs/index.js';
 import { listExemptions } from '../../src/validate/index.js';
 import { Components } from '../../src/config/index.js';
 import { example } from '../constructs/helpers.js';
@@ -50,6 +50,19 @@ describe('the rule checks of an environment', () => {
     files.set('rules/stack.yaml', stack.replace('expr: vector(1)', 'expr: http_request_totl > 0'));
     const findings = checkSynthesized({ ...result, files }, { tools: false });
     expect(findings.some((f) => f.startsWith('[rules:unknown-metric] rules/stack.yaml') && f.includes('http_request_totl'))).toBe(true);
+  });
+});
+
+describe('the notification templates', () => {
+  it('are written next to alertmanager.yml, and a broken one fails the amtool check', () => {
+    const result = synthesized('dev');
+    const templates = result.files.get(TEMPLATES_FILE);
+    expect(templates).toContain('{{ define');
+    expect(result.files.get('alertmanager.yml')).toContain(TEMPLATES_FILE);
+    const files = new Map(result.files);
+    files.set(TEMPLATES_FILE, `${templates}\n{{ define "broken" }}{{ .Unclosed \n`);
+    const findings = checkSynthesized({ ...result, files }, { tools: true });
+    expect(findings.some((f) => f.startsWith('[amtool-check-config] alertmanager.yml'))).toBe(true);
   });
 });
 

@@ -115,6 +115,7 @@ describe("the teams' Alertmanager tree", () => {
     expect(order).toEqual([
       'null alertname="Watchdog"',
       'history severity=~"P1|P2|P3|P4"',
+      'escalation escalation="true"',
       'extra-security alertname=~"Cert.*",severity=~"P3|P4"',
       'team-search cluster="edge"',
       'team-payments team="payments"',

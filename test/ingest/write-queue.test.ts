@@ -167,7 +167,7 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     };
     // Writers trickling in over many turns of the event loop join the next batch while one commits.
     const trickle = new WriteQueue(counting, { maxRows: 100_000, flushMaxRows: 1_000, concurrency: 3 });
-    const pending: Promise<void>[] = [];
+    const pending: Promise<unknown>[] = [];
     for (let i = 0; i < 60; i++) {
       pending.push(trickle.enqueue({ events: [event({ type: tag })] }));
       await new Promise((r) => setImmediate(r));

@@ -21,7 +21,7 @@ describe('the report model', () => {
   it('has a box for every component prod enables, the applications and each receiver', () => {
     expect(m.nodes.map((n) => n.id)).toEqual([
       'apps', 'node-exporter', 'kube-state-metrics', 'prometheus', 'alertmanager', 'grafana', 'filebeat', 'logstash', 'elasticsearch', 'kibana', 'jaeger', 'ingest', 'postgres',
-      'receiver:pager', 'receiver:team', 'receiver:digest', 'receiver:history',
+      'receiver:pager', 'receiver:team', 'receiver:digest', 'receiver:history', 'receiver:escalation',
     ]);
     expect(m.nodes.find((n) => n.id === 'jaeger')?.detail).toBe('collector × 2, query × 2');
   });
@@ -74,9 +74,10 @@ describe('the report model', () => {
   it('tells which receivers each severity reaches', () => {
     const sev = (s: string) => m.severities.find((x) => x.severity === s)!;
     const reached = (s: string) => sev(s).deliveries.filter((d) => d.receiver !== 'null').map((d) => d.receiver);
-    expect(reached('P1')).toEqual(['history', 'pager', 'team']);
-    expect(reached('P3')).toEqual(['history', 'team']);
-    expect(reached('P4')).toEqual(['history', 'digest']);
+    // escalation: only alerts labelled escalation="true" (AlertNotAcknowledged) get there.
+    expect(reached('P1')).toEqual(['history', 'escalation', 'pager', 'team']);
+    expect(reached('P3')).toEqual(['history', 'escalation', 'team']);
+    expect(reached('P4')).toEqual(['history', 'escalation', 'digest']);
     expect(sev('P2').alerts.find((a) => a.alert === 'NodeMemoryHigh')).toMatchObject({ service: 'node', summary: 'Node {{ $labels.instance }} memory is above 90%' });
     expect(m.receivers.find((r) => r.name === 'team')?.channels).toEqual(['email to platform-oncall@example.com', 'Slack #obstack-alerts']);
   });
@@ -86,11 +87,11 @@ describe('the report model', () => {
     const am = synthEnvironment(env).result.files.get('alertmanager.yml');
     const p1 = deliveriesFor(am, 'P1');
     expect(p1).toEqual(expect.arrayContaining([
-      { receiver: 'team-payments-pager', when: ['team="payments"'], unless: ['alertname="Watchdog"'] },
-      { receiver: 'team-search', when: ['team="search"'], unless: ['alertname="Watchdog"', 'team="payments"'] },
-      { receiver: 'pager', when: [], unless: ['alertname="Watchdog"', 'team="payments"', 'team="search"'] },
+      { receiver: 'team-payments-pager', when: ['team="payments"'], unless: ['alertname="Watchdog"', 'escalation="true"'] },
+      { receiver: 'team-search', when: ['team="search"'], unless: ['alertname="Watchdog"', 'escalation="true"', 'team="payments"'] },
+      { receiver: 'pager', when: [], unless: ['alertname="Watchdog"', 'escalation="true"', 'team="payments"', 'team="search"'] },
     ]));
-    expect(deliveriesFor(am, 'P4').map((d) => d.receiver)).toEqual(['null', 'history', 'team-payments-webhook', 'team-payments-digest', 'team-search-digest', 'digest']);
+    expect(deliveriesFor(am, 'P4').map((d) => d.receiver)).toEqual(['null', 'history', 'escalation', 'team-payments-webhook', 'team-payments-digest', 'team-search-digest', 'digest']);
   });
 
   it('lists the dashboards by folder with their panel titles', () => {

@@ -56,7 +56,7 @@ describe('the shipped rules', () => {
     const file = parse(stackRuleFiles(env)['node.yaml'] ?? '') as { groups: { rules: { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
     const memory = file.groups[0]?.rules.find((r) => r.alert === 'NodeMemoryHigh');
     expect(memory?.labels).toEqual({ severity: 'P2', service: 'node' });
-    expect(memory?.annotations.runbook_url).toBe(`${env.alerting.runbookBaseUrl}#nodememoryhigh`);
+    expect(memory?.annotations.runbook_url).toBe(`${env.alerting.runbookBaseUrl}/node-memory-high.md`);
     expect(memory?.annotations.summary).toBeTruthy();
     expect(memory?.annotations.description).toBeTruthy();
   });

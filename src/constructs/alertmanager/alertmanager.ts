@@ -5,13 +5,14 @@ import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { configReloaderContainer } from '../common/config-reloader.js';
-import { addIngress } from '../common/ingress.js';
+import { addIngress, ingressUrl } from '../common/ingress.js';
+import { templateSource } from '../../../templates/index.js';
 import { StackComponent } from '../common/component.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
 import type { TeamOwnership } from '../prometheus/config.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { type HistoryWebhook, SECRETS_DIR, allChannels, buildAlertmanagerConfig, referencedSecrets } from './config.js';
+import { type HistoryWebhook, SECRETS_DIR, TEMPLATES_FILE, allChannels, buildAlertmanagerConfig, referencedSecrets } from './config.js';
 import { yamlText } from '../../config/yaml-text.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
@@ -37,6 +38,11 @@ export interface AlertmanagerProps {
   readonly history?: HistoryWebhook & { readonly selector: Record<string, string>; readonly port: number };
   /** The config-reloader sidecar's image. @default IMAGES.configReloader */
   readonly reloaderImage?: Image;
+  /**
+   * The notification templates (Go templates) that alertmanager.yml's receivers call.
+   * @default - templates/alertmanager/obstack.tmpl as shipped
+   */
+  readonly notificationTemplates?: string;
 }
 
 const WEB = 9093;
@@ -56,6 +62,14 @@ export class Alertmanager extends StackComponent {
   private readonly history: HistoryWebhook | undefined;
   private readonly clusterService: string;
   private readonly clusterDomain: string;
+  /** The notification templates that go next to alertmanager.yml. */
+  readonly notificationTemplates: string;
+  /**
+   * Where people open this Alertmanager: `settings.externalUrl`, else its
+   * ingress, else its in-cluster Service. Its `--web.external-url`, so the
+   * notifications' links (`.ExternalURL`) and silence links point there.
+   */
+  readonly externalUrl: string;
 
   constructor(scope: Construct, id: string, props: AlertmanagerProps) {
     super(scope, id, {
@@ -74,13 +88,16 @@ export class Alertmanager extends StackComponent {
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.clusterService = `${this.name}-cluster`;
     const uid = IMAGE_UIDS.alertmanager;
+    this.externalUrl = settings.externalUrl ?? ingressUrl(settings.ingress) ?? this.url;
+    this.notificationTemplates = props.notificationTemplates ?? templateSource(`alertmanager/${TEMPLATES_FILE}`);
     const configText = this.renderConfig();
 
     this.addServiceAccount();
     new k8s.KubeSecret(this, 'Config', {
       metadata: { name: 'alertmanager-config', labels: this.labels },
       type: 'Opaque',
-      stringData: { 'alertmanager.yml': configText },
+      // The templates sit next to alertmanager.yml, in the volume the sidecar watches: a change of either reloads.
+      stringData: { 'alertmanager.yml': configText, [TEMPLATES_FILE]: this.notificationTemplates },
     });
     new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
@@ -135,6 +152,10 @@ export class Alertmanager extends StackComponent {
                   '--storage.path=/alertmanager',
                   `--data.retention=${settings.retention}`,
                   `--web.listen-address=:${WEB}`,
+                  `--web.external-url=${this.externalUrl}`,
+                  // A path in the external URL would move every endpoint under it (probes, /-/reload, the API
+                  // Prometheus and Grafana call): they stay at "/", and a proxy serving a path strips it.
+                  '--web.route-prefix=/',
                   ...clusterArgs,
                 ],
                 env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],

@@ -14,10 +14,22 @@ export const RECEIVERS = {
   history: 'history',
   /** The Watchdog: always firing, on purpose, and delivered nowhere unless a dead man's switch is set. */
   blackhole: 'null',
+  /** AlertNotAcknowledged (`escalation="true"`): PagerDuty as critical and the environment's channels, unless `alerting.escalateTo` names another. */
+  escalation: 'escalation',
 } as const;
 
+/** The notification templates file, next to alertmanager.yml (Alertmanager reads a relative path from the config's folder). */
+export const TEMPLATES_FILE = 'obstack.tmpl';
+
+/**
+ * The label of AlertNotAcknowledged (rules/alertmanager.ts), and the route
+ * that sends it to the escalation receiver. A contract with the ingest
+ * service's acknowledgement: do not rename.
+ */
+export const ESCALATION_LABEL = 'escalation';
+
 /** Receivers that wake someone up. */
-export const PAGING_RECEIVERS: readonly string[] = [RECEIVERS.pager];
+export const PAGING_RECEIVERS: readonly string[] = [RECEIVERS.pager, RECEIVERS.escalation];
 
 export const SEVERITIES = ['P1', 'P2', 'P3', 'P4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -79,12 +91,31 @@ function emailConfigs(r: Channels): Record<string, unknown>[] {
     send_resolved: true,
     ...(e.authUsername ? { auth_username: e.authUsername } : {}),
     ...(e.authPassword ? { auth_password_file: secretFile(e.authPassword) } : {}),
+    headers: { Subject: tmpl('obstack.email.subject') },
+    html: tmpl('obstack.email.html'),
+    text: tmpl('obstack.email.text'),
   }));
+}
+
+/** A call of one of the templates of templates/alertmanager/obstack.tmpl. */
+function tmpl(name: string): string {
+  return `{{ template "${name}" . }}`;
 }
 
 function slackConfigs(r: Channels): Record<string, unknown>[] {
   if (!r.slack) return [];
-  return [{ api_url_file: secretFile(r.slack.apiUrl), channel: r.slack.channel, send_resolved: true }];
+  return [
+    {
+      api_url_file: secretFile(r.slack.apiUrl),
+      channel: r.slack.channel,
+      send_resolved: true,
+      title: tmpl('obstack.slack.title'),
+      title_link: tmpl('obstack.slack.titlelink'),
+      text: tmpl('obstack.slack.text'),
+      color: tmpl('obstack.slack.color'),
+      fallback: tmpl('obstack.title'),
+    },
+  ];
 }
 
 /**
@@ -94,7 +125,8 @@ function slackConfigs(r: Channels): Record<string, unknown>[] {
  * alert and service; a P2 mutes P3 and P4 likewise.
  *
  * In order: the Watchdog goes nowhere; every alert is copied to the history;
- * `alerting.routes` are tried; then each team's subtree (matched on its
+ * AlertNotAcknowledged (`escalation="true"`) goes to the escalation receiver
+ * and no further; `alerting.routes` are tried; then each team's subtree (matched on its
  * `team` label, the same severity policy with the team's receivers); then the
  * environment's own tree for every alert that belongs to no team.
  */
@@ -113,6 +145,16 @@ export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWeb
     receivers.push({ name: RECEIVERS.history, webhook_configs: historyConfigs });
     routes.push({ receiver: RECEIVERS.history, matchers: ['severity=~"P1|P2|P3|P4"'], continue: true });
   }
+
+  // Escalation comes right after the history copy: an unacknowledged P1 must not be taken by a user or team route.
+  if (alerting.escalateTo === undefined) receivers.push(escalationReceiver(r));
+  routes.push({
+    receiver: alerting.escalateTo === undefined ? RECEIVERS.escalation : extraReceiver(alerting.escalateTo),
+    matchers: [`${ESCALATION_LABEL}="true"`],
+    group_by: [...new Set([...alerting.groupBy, 'escalated_alertname'])],
+    group_wait: '10s',
+    repeat_interval: '15m',
+  });
 
   const teamNames = Object.keys(teams).sort();
   for (const name of teamNames) {
@@ -157,13 +199,14 @@ export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWeb
   routes.push(...severityRoutes(alerting, { ...(r.pagerduty ? { pager: RECEIVERS.pager } : {}), notify: RECEIVERS.team, digest: RECEIVERS.digest }));
 
   return {
+    templates: [TEMPLATES_FILE],
     route: {
       // An alert without a known severity still reaches people rather than nobody.
       receiver: RECEIVERS.team,
       group_by: [...alerting.groupBy],
-      group_wait: '30s',
-      group_interval: '5m',
-      repeat_interval: '4h',
+      group_wait: alerting.timing.groupWait,
+      group_interval: alerting.timing.groupInterval,
+      repeat_interval: alerting.timing.repeatInterval,
       routes,
     },
     inhibit_rules: [
@@ -171,6 +214,18 @@ export function buildAlertmanagerConfig(alerting: Alerting, history?: HistoryWeb
       { source_matchers: ['severity="P2"'], target_matchers: ['severity=~"P3|P4"'], equal: ['alertname', 'service'] },
     ],
     receivers,
+  };
+}
+
+/** The default escalation: the environment's PagerDuty as critical, and its team channels (e-mail, Slack). */
+function escalationReceiver(r: Channels): Record<string, unknown> {
+  return {
+    name: RECEIVERS.escalation,
+    ...nonEmpty({
+      pagerduty_configs: r.pagerduty ? [pagerdutyConfig(r.pagerduty.routingKey, 'critical')] : [],
+      email_configs: emailConfigs(r),
+      slack_configs: slackConfigs(r),
+    }),
   };
 }
 
@@ -195,21 +250,56 @@ function severityRoutes(alerting: Alerting, names: { pager?: string; notify: str
       receiver: names.digest,
       matchers: ['severity="P4"'],
       group_by: ['...'],
-      group_wait: '5m',
+      group_wait: alerting.timing.digestWait,
       group_interval: alerting.digestInterval,
       repeat_interval: alerting.digestInterval,
     },
   ];
 }
 
-function pagerdutyConfig(routingKey: SecretRef): Record<string, unknown> {
+/**
+ * A PagerDuty integration: the incident's description is the group's title
+ * and the leading alert's summary; details and links carry what a responder
+ * needs (runbook, dashboard, graph, silence); every alert of the group is
+ * written out under `firing` and `resolved`.
+ */
+function pagerdutyConfig(routingKey: SecretRef, severity?: 'critical'): Record<string, unknown> {
   return {
     routing_key_file: secretFile(routingKey),
     send_resolved: true,
-    severity: '{{ if eq .CommonLabels.severity "P1" }}critical{{ else }}error{{ end }}',
+    severity: severity ?? '{{ if eq .CommonLabels.severity "P1" }}critical{{ else }}error{{ end }}',
+    description: tmpl('obstack.pagerduty.description'),
+    client: 'obstack Alertmanager',
+    client_url: tmpl('obstack.alerts.url'),
+    details: {
+      summary: tmpl('obstack.pagerduty.summary'),
+      severity: tmpl('obstack.pagerduty.severity'),
+      service: tmpl('obstack.pagerduty.service'),
+      team: tmpl('obstack.pagerduty.team'),
+      value: tmpl('obstack.pagerduty.value'),
+      started: tmpl('obstack.pagerduty.started'),
+      runbook: tmpl('obstack.pagerduty.runbook'),
+      dashboard: tmpl('obstack.pagerduty.dashboard'),
+      graph: tmpl('obstack.pagerduty.graph'),
+      silence: tmpl('obstack.pagerduty.silence'),
+      firing: tmpl('obstack.pagerduty.firing'),
+      resolved: tmpl('obstack.pagerduty.resolved'),
+    },
+    links: [
+      { href: tmpl('obstack.pagerduty.runbook.href'), text: tmpl('obstack.pagerduty.runbook.text') },
+      { href: tmpl('obstack.pagerduty.dashboard.href'), text: tmpl('obstack.pagerduty.dashboard.text') },
+      { href: tmpl('obstack.pagerduty.graph'), text: 'Graph in Prometheus' },
+      { href: tmpl('obstack.pagerduty.silence'), text: 'Silence' },
+    ],
   };
 }
 
+/**
+ * A webhook. Alertmanager has no templates for webhooks: the JSON it posts
+ * already carries each alert's annotations (summary, runbook_url,
+ * dashboard_url), its generatorURL and the externalURL, from which the
+ * receiving program builds the same links as the other notifications.
+ */
 function webhookConfig(url: string, token: SecretRef | undefined): Record<string, unknown> {
   return {
     url,

@@ -127,7 +127,7 @@ export class Grafana extends StackComponent {
       });
     }
 
-    const publicUrl = ingressUrl(settings.ingress);
+    const publicUrl = settings.externalUrl ?? ingressUrl(settings.ingress);
     const rootUrl = publicUrl === undefined ? undefined : `${publicUrl}/`;
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: this.labels },

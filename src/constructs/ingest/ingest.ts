@@ -209,6 +209,16 @@ export class IngestService extends StackComponent {
     return [{ jobName: 'obstack-ingest', namespace: this.namespace, serviceName: this.name, portName: 'http' }];
   }
 
+  /**
+   * Lets the service create and expire Alertmanager silences when an alert is
+   * acknowledged (`ALERTMANAGER_URL`, and egress to Alertmanager's web port);
+   * the caller also lets the service in: `alertmanager.allowFrom(ingest)`.
+   */
+  silenceThrough(alertmanager: { readonly url: string; readonly selector: Record<string, string>; readonly port: number }): void {
+    this.egress.push({ peers: [{ pods: alertmanager.selector }], ports: [{ port: alertmanager.port }] });
+    this.env.push({ name: 'ALERTMANAGER_URL', value: alertmanager.url });
+  }
+
   /** Lets the service send its traces to an OTLP/HTTP collector (the Deployment and its jobs read the same env). */
   sendTracesTo(collector: { readonly selector: Record<string, string>; readonly otlpHttpPort: number; readonly otlpHttpUrl: string }): void {
     this.egress.push({ peers: [{ pods: collector.selector }], ports: [{ port: collector.otlpHttpPort }] });

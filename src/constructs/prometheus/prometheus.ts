@@ -10,7 +10,7 @@ import { StackComponent } from '../common/component.js';
 import { API_SERVER_FLOW } from '../common/network.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
-import { addIngress } from '../common/ingress.js';
+import { addIngress, ingressUrl } from '../common/ingress.js';
 import { RULES_DIR, type TeamOwnership, buildPrometheusConfig } from './config.js';
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
 import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets } from './declared-jobs.js';
@@ -145,6 +145,11 @@ export class Prometheus extends StackComponent {
                   '--storage.tsdb.path=/prometheus',
                   ...retention,
                   `--web.listen-address=:${PORT}`,
+                  // The alerts' "source" links (generatorURL) point where people open Prometheus, never at a pod.
+                  `--web.external-url=${this.externalUrl}`,
+                  // A path in the external URL would move every endpoint under it (probes, /-/reload, the API
+                  // Grafana queries): they stay at "/", and a proxy serving a path strips it.
+                  '--web.route-prefix=/',
                   // POST /-/reload, which the sidecar calls (it also opens /-/quit to whoever may reach this port).
                   '--web.enable-lifecycle',
                 ],
@@ -202,6 +207,11 @@ export class Prometheus extends StackComponent {
       ...(props.scrape ? declaredEgress(props.scrape, jobContext) : []),
     );
     this.addNetworkPolicy();
+  }
+
+  /** Where people open Prometheus: `settings.externalUrl`, else its ingress, else its in-cluster Service. */
+  get externalUrl(): string {
+    return this.settings.externalUrl ?? ingressUrl(this.settings.ingress) ?? this.url;
   }
 
   /** The in-cluster URL that Grafana and others query. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
+import { commitErrorReports, errorService } from '../error-groups.js';
 import { fingerprint } from '../fingerprint.js';
 import { ErrorReply, oneOrMany, text, timestamp } from '../http/schemas.js';
 import { QueueRefusedError } from '../write-queue.js';
@@ -71,8 +71,8 @@ export function registerErrorRoutes(app: IngestApp, ctx: IngestContext): void {
       const actor = request.principal!.name;
       const now = new Date().toISOString();
       const rows = request.body.map((e) => errorRow(e, actor, now));
-      await commitAudited(ctx, request, { error_events: rows }, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length } });
-      ctx.metrics.errorsIngested.inc(rows.length);
+      const reports = rows.map((row, i) => ({ row, service: errorService(request.body[i]!.tags, actor) }));
+      await commitErrorReports(ctx, request, reports, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length } });
       return { success: true as const, accepted: rows.length, fingerprints: rows.map((r) => r[0] as string), request_id: request.id };
     },
   );

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
+import { commitErrorReports, errorService } from '../error-groups.js';
 import { customFingerprint, fingerprint } from '../fingerprint.js';
 import { authorize } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
@@ -180,10 +180,12 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
     if (ctx.state.closing) throw new QueueRefusedError('closed');
     const actor = request.principal!.name;
     const received = new Date();
-    const rows = events.map((e) => sentryRow(e, actor, received));
-    if (rows.length > 0) {
-      await commitAudited(ctx, request, { error_events: rows }, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length, source: 'sentry' } });
-      ctx.metrics.errorsIngested.inc(rows.length);
+    const reports = events.map((e) => {
+      const row = sentryRow(e, actor, received);
+      return { row, service: errorService(row[8] as Record<string, string>, actor) };
+    });
+    if (reports.length > 0) {
+      await commitErrorReports(ctx, request, reports, { action: 'errors.report', resourceType: 'error_events', metadata: { count: reports.length, source: 'sentry' } });
     }
     for (const type of items) {
       ctx.metrics.sentryItems.inc({ type: ITEM_TYPES.has(type) ? type : 'other', outcome: type === 'event' ? 'stored' : 'ignored' });

@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * Distinct `service_name` values the error metrics keep; the services seen
+ * after them are counted as `other`, so clients cannot grow the label set.
+ */
+export const MAX_ERROR_SERVICES = 50;
+
 /** The service's own metrics, on a registry per app so that tests can build many apps. */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -13,7 +19,9 @@ export class ServiceMetrics {
   readonly customMetricRefused: Counter<'reason'>;
   readonly authFailures: Counter<'reason'>;
   readonly rateLimited: Counter;
-  readonly errorsIngested: Counter;
+  readonly errorsIngested: Counter<'service_name' | 'level'>;
+  readonly newErrorGroups: Counter<'service_name'>;
+  private readonly errorServices = new Set<string>();
   readonly sentryItems: Counter<'type' | 'outcome'>;
   readonly alertsReceived: Counter<'status'>;
 
@@ -98,9 +106,17 @@ export class ServiceMetrics {
       help: 'Requests refused with 429 by the per-key rate limit.',
       registers,
     });
+    // `service_name`, not `service`: the scrape job sets `service` (the ingest service's own) on every series.
     this.errorsIngested = new Counter({
       name: 'ingest_error_reports_total',
-      help: 'Error reports committed to the database.',
+      help: 'Error reports committed to the database, by reporting service and level.',
+      labelNames: ['service_name', 'level'],
+      registers,
+    });
+    this.newErrorGroups = new Counter({
+      name: 'ingest_new_error_groups_total',
+      help: 'Error groups (fingerprints) seen for the first time, by the service of their first report.',
+      labelNames: ['service_name'],
       registers,
     });
     this.sentryItems = new Counter({
@@ -115,5 +131,13 @@ export class ServiceMetrics {
       labelNames: ['status'],
       registers,
     });
+  }
+
+  /** The `service_name` label of an error metric: the service itself while fewer than MAX_ERROR_SERVICES are known, else `other`. */
+  errorServiceLabel(service: string): string {
+    if (this.errorServices.has(service)) return service;
+    if (this.errorServices.size >= MAX_ERROR_SERVICES) return 'other';
+    this.errorServices.add(service);
+    return service;
   }
 }
