@@ -11,7 +11,7 @@ import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
 import { RECEIVERS, TEMPLATES_FILE } from '../../src/constructs/index.js';
 import { listExemptions } from '../../src/validate/index.js';
 import { Components } from '../../src/config/index.js';
-import { example } from '../constructs/helpers.js';
+import { environment, example } from '../constructs/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
@@ -50,6 +50,16 @@ describe('the rule checks of an environment', () => {
     files.set('rules/stack.yaml', stack.replace('expr: vector(1)', 'expr: http_request_totl > 0'));
     const findings = checkSynthesized({ ...result, files }, { tools: false });
     expect(findings.some((f) => f.startsWith('[rules:unknown-metric] rules/stack.yaml') && f.includes('http_request_totl'))).toBe(true);
+  });
+});
+
+describe('a short scrape interval', () => {
+  it('gets a global scrape timeout no longer than itself, which promtool accepts', () => {
+    const env = environment({ components: { prometheus: { scrapeInterval: '5s', evaluationInterval: '5s' } } });
+    const result = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env), dashboards: stackDashboards(env) });
+    const global = (parse(result.files.get('prometheus.yml') ?? '') as { global: Record<string, string> }).global;
+    expect(global).toMatchObject({ scrape_interval: '5s', scrape_timeout: '5s' });
+    expect(checkSynthesized(result, { tools: true }).filter((f) => f.includes('promtool'))).toEqual([]);
   });
 });
 

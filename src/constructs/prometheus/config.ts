@@ -1,4 +1,5 @@
 import type { ScrapeEndpoint } from './scrape.js';
+import { type Duration, durationSeconds } from '../../authoring/types.js';
 
 /** The in-pod paths of what Prometheus reads from its service account. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -149,7 +150,8 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
     global: {
       scrape_interval: input.scrapeInterval,
       evaluation_interval: input.evaluationInterval,
-      scrape_timeout: '10s',
+      // Prometheus refuses a global timeout longer than the global interval.
+      scrape_timeout: durationSeconds(input.scrapeInterval as Duration) < 10 ? input.scrapeInterval : '10s',
       ...(Object.keys(externalLabels).length > 0 ? { external_labels: externalLabels } : {}),
     },
     ...(input.ruleFiles ? { rule_files: [`${RULES_DIR}/*.yaml`] } : {}),
