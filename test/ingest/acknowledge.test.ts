@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/ingest/config.js';
 import { acknowledgementSilences, durationMs } from '../../src/ingest/routes/alerts.js';
-import { API_KEYS } from './helpers/app.js';
+import { API_KEYS, auth, makeApp } from './helpers/app.js';
 
 const keys = JSON.stringify(API_KEYS);
 const common = { startsAt: '2026-01-15T14:30:00.000Z', endsAt: '2026-01-15T18:30:00.000Z', createdBy: 'jane', comment: 'on it' };
@@ -51,5 +51,28 @@ describe('acknowledgement settings and silences', () => {
     );
     expect(onEscalation.escalation).toBeUndefined();
     expect(onEscalation.alert.matchers.map((m) => m.name)).toEqual(['alertname', 'escalated_alertname', 'severity']);
+  });
+});
+
+describe('the health view of acknowledged alerts', () => {
+  it('counts an acknowledgement only while its silence lasts: an expired one makes a firing P1 critical again', async () => {
+    const t = await makeApp();
+    try {
+      const insert = (name: string, until: string | null) =>
+        t.db.query(
+          `INSERT INTO alerts (fingerprint, alertname, severity, status, labels, annotations, starts_at, generator_url, receiver, acknowledged_at, acknowledged_by, acknowledged_until)
+           VALUES ($1, $2, 'P1', 'firing', '{}', '{}', now() - interval '2 hours', '', 'pager', now() - interval '1 hour', 'jane', $3)`,
+          [name === 'Lasting' ? 'aa' : 'bb', name, until],
+        );
+      const health = async () => (await t.app.inject({ url: '/api/v1/monitoring/health', headers: auth('read') })).json<{ status: string; active_alerts: { alertname: string; acknowledged: boolean }[] }>();
+      await insert('Lasting', new Date(Date.now() + 3_600_000).toISOString());
+      expect(await health()).toMatchObject({ status: 'degraded', active_alerts: [{ alertname: 'Lasting', acknowledged: true }] });
+      await insert('Expired', new Date(Date.now() - 60_000).toISOString());
+      const after = await health();
+      expect(after.status).toBe('unhealthy');
+      expect(after.active_alerts.find((a) => a.alertname === 'Expired')).toMatchObject({ acknowledged: false });
+    } finally {
+      await t.app.close();
+    }
   });
 });

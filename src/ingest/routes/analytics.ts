@@ -265,7 +265,7 @@ export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): voi
         sums(ctx.db, today, today),
         latency(ctx.db, today, today),
         ctx.db.query<{ id: number; alertname: string; severity: string | null; starts_at: string; acknowledged: boolean }>(
-          `SELECT id::float8 AS id, alertname, severity, ${ISO('starts_at')} AS starts_at, acknowledged_at IS NOT NULL AS acknowledged
+          `SELECT id::float8 AS id, alertname, severity, ${ISO('starts_at')} AS starts_at, (acknowledged_at IS NOT NULL AND (acknowledged_until IS NULL OR acknowledged_until > now())) AS acknowledged
              FROM alerts WHERE status = 'firing' ORDER BY starts_at DESC LIMIT 100`,
         ),
         lastRollup(ctx.db),
