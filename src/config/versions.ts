@@ -27,6 +27,12 @@ export const IMAGES = {
    * their mounted ConfigMap or Secret changes (flags: --volume-dir, --webhook-url).
    */
   configReloader: { repository: 'ghcr.io/jimmidyson/configmap-reload', tag: 'v0.15.0' },
+  /**
+   * The sidecar that copies labelled ConfigMaps (Grafana's dashboards and
+   * datasources) into a shared folder as they change, and may POST to a URL
+   * after (env: LABEL, FOLDER, FOLDER_ANNOTATION, REQ_URL; /healthz on HEALTH_PORT).
+   */
+  k8sSidecar: { repository: 'quay.io/kiwigrid/k8s-sidecar', tag: '2.10.3' },
 } as const;
 
 export type ImageName = keyof typeof IMAGES;
@@ -56,4 +62,6 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   logstashExporter: 65534,
   /** Distroless static with `USER 65534` in its Dockerfile. */
   configReloader: 65534,
+  /** Python on Alpine with `USER 65534:65534` in its Dockerfile. */
+  k8sSidecar: 65534,
 };

@@ -56,13 +56,13 @@ describe('configuration reaches running pods by reload, not by a rollout', () =>
     expect(podTemplate(b.objects, 'Deployment', 'grafana')).toBe(podTemplate(a.objects, 'Deployment', 'grafana'));
   });
 
-  it('a datasource change still rolls Grafana, which reads datasources at start only', () => {
+  it("a datasource change changes the datasources ConfigMap but not Grafana's pod template: a sidecar reloads it", () => {
     const ds = { uid: 'loki', name: 'Loki', type: 'loki', url: 'http://loki.logs.svc.cluster.local:3100' };
     const a = synthesizeEnvironment(environment());
     const b = synthesizeEnvironment(environment({ components: { grafana: { datasources: [ds] } } }));
-    const annotation = (r: typeof a): string => (find(r.objects, 'Deployment', 'grafana') as Json).spec.template.metadata.annotations['checksum/datasources'];
-    expect(annotation(a)).toMatch(/^[0-9a-f]{16}$/);
-    expect(annotation(b)).not.toBe(annotation(a));
+    expect((find(b.objects, 'ConfigMap', 'grafana-datasources') as Json).data['datasources.yaml']).toContain('uid: loki');
+    expect(podTemplate(b.objects, 'Deployment', 'grafana')).toBe(podTemplate(a.objects, 'Deployment', 'grafana'));
+    expect((find(a.objects, 'Deployment', 'grafana') as Json).spec.template.metadata.annotations?.['checksum/datasources']).toBeUndefined();
   });
 
   it("Prometheus enables /-/reload and runs a hardened reloader that POSTs to it when prometheus.yml or a rule file changes", () => {

@@ -147,8 +147,8 @@ describe('ObservabilityStack', () => {
     expect(container.env.some((e: Json) => e.name === 'GF_SECURITY_ADMIN_PASSWORD' && 'value' in e)).toBe(false);
     const maps = result.objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.['grafana.obstack.io/dashboard'] === 'true');
     expect(maps.map((m) => m.metadata.name).sort()).toEqual(['grafana-dashboard-one', 'grafana-dashboard-three', 'grafana-dashboard-two']);
-    const sre = deploy.spec.template.spec.volumes.find((v: Json) => v.name === 'dashboards-sre');
-    expect(sre.projected.sources.map((s: Json) => s.configMap.name)).toEqual(['grafana-dashboard-one', 'grafana-dashboard-two']);
+    expect(maps.map((m) => (m as Json).metadata.annotations['grafana.obstack.io/folder']).sort()).toEqual(['Business', 'SRE', 'SRE']);
+    expect(deploy.spec.template.spec.volumes.find((v: Json) => v.name === 'dashboards').emptyDir).toBeDefined();
     expect(result.files.get('dashboards/three.json')).toBe('{"uid":"three"}');
   });
 

@@ -218,7 +218,7 @@ describe('an environment with teams', () => {
 });
 
 describe('Grafana folders', () => {
-  it('provisions any folder a dashboard names, mounted under its name as written (Grafana titles the folder after it)', () => {
+  it('provisions any folder a dashboard names, as a directory named as written (Grafana titles the folder after it)', () => {
     const long = `team-${'x'.repeat(58)}`;
     const env = environment({ teams: TEAMS });
     const dashboards = [
@@ -228,16 +228,15 @@ describe('Grafana folders', () => {
       { uid: 'four', folder: long, json: '{"uid":"four"}' },
     ];
     const { objects } = synthWithDashboards(env, dashboards);
+    // The dashboards sidecar writes each ConfigMap's file into the subdirectory its folder annotation names.
+    const folderOf = (uid: string): string => (find(objects, 'ConfigMap', `grafana-dashboard-${uid}`) as Json).metadata.annotations['grafana.obstack.io/folder'];
+    expect(['one', 'two', 'three', 'four'].map(folderOf)).toEqual(['SRE', 'Search & Discovery', 'payments', long]);
     const spec = (find(objects, 'Deployment', 'grafana') as Json).spec.template.spec;
-    const mounts = Object.fromEntries(spec.containers[0].volumeMounts.filter((m: Json) => m.name.startsWith('dashboards-')).map((m: Json) => [m.mountPath, m.name]));
-    expect(Object.keys(mounts).sort()).toEqual(
-      ['/var/lib/grafana/dashboards/SRE', '/var/lib/grafana/dashboards/Search & Discovery', '/var/lib/grafana/dashboards/payments', `/var/lib/grafana/dashboards/${long}`].sort(),
-    );
-    expect(mounts['/var/lib/grafana/dashboards/SRE']).toBe('dashboards-sre');
-    expect(mounts['/var/lib/grafana/dashboards/payments']).toBe('dashboards-payments');
-    for (const name of Object.values(mounts) as string[]) expect(name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
-    const search = spec.volumes.find((v: Json) => v.name === mounts['/var/lib/grafana/dashboards/Search & Discovery']);
-    expect(search.projected.sources).toEqual([{ configMap: { name: 'grafana-dashboard-two' } }]);
+    const sidecar = spec.containers.find((c: Json) => c.name === 'dashboards-sidecar');
+    expect(sidecar.env).toContainEqual({ name: 'FOLDER_ANNOTATION', value: 'grafana.obstack.io/folder' });
+    expect(spec.containers[0].volumeMounts.filter((m: Json) => m.mountPath.startsWith('/var/lib/grafana/dashboards'))).toEqual([
+      { name: 'dashboards', mountPath: '/var/lib/grafana/dashboards', readOnly: true },
+    ]);
   });
 
   it('keeps folders whose slugs are equal apart', () => {
@@ -245,9 +244,8 @@ describe('Grafana folders', () => {
       { uid: 'one', folder: 'Search Team', json: '{}' },
       { uid: 'two', folder: 'search-team', json: '{}' },
     ]);
-    const spec = (find(objects, 'Deployment', 'grafana') as Json).spec.template.spec;
-    const names = spec.volumes.filter((v: Json) => v.name.startsWith('dashboards-')).map((v: Json) => v.name);
-    expect(new Set(names).size).toBe(2);
+    const folders = ['one', 'two'].map((uid) => (find(objects, 'ConfigMap', `grafana-dashboard-${uid}`) as Json).metadata.annotations['grafana.obstack.io/folder']);
+    expect(folders).toEqual(['Search Team', 'search-team']);
   });
 
   it('refuses a folder that cannot be one directory', () => {

@@ -3,12 +3,12 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Environment, GrafanaDatasource, Image, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS, clusterNamespaceOf, urlAddress } from '../../config/index.js';
-import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
-import { checksum } from '../common/checksum.js';
+import { addDisruptionBudget } from '../common/availability.js';
 import { addIngress, ingressUrl } from '../common/ingress.js';
 import { StackComponent } from '../common/component.js';
-import type { Flow } from '../common/network.js';
-import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { API_SERVER_FLOW, type Flow } from '../common/network.js';
+import { containerSecurityContext, httpProbe, resourceRequirements } from '../common/security.js';
+import { SIDECAR_TMP_VOLUME, apiTokenVolume, provisioningSidecar } from './sidecar.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import type { DashboardFile } from '../../authoring/index.js';
 import { yamlText } from '../../config/yaml-text.js';
@@ -24,6 +24,8 @@ export interface GrafanaProps {
   readonly image: Image;
   /** Where in-cluster datasource URLs end (`svc.<clusterDomain>`). @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /** The image of the sidecars that copy dashboards and datasources from their ConfigMaps. @default IMAGES.k8sSidecar */
+  readonly sidecarImage?: Image;
 }
 
 /** Something Grafana can query: it knows its URL, its datasource type, and who may reach it. */
@@ -55,12 +57,25 @@ export interface Datasource {
 
 const PORT = 3000;
 const DASHBOARDS_DIR = '/var/lib/grafana/dashboards';
+const DATASOURCES_DIR = '/etc/grafana/provisioning/datasources';
+/** ConfigMaps of the namespace with this label set to "true" are dashboards, copied into DASHBOARDS_DIR by a sidecar. */
+export const DASHBOARD_LABEL = 'grafana.obstack.io/dashboard';
+/** ConfigMaps of the namespace with this label set to "true" are datasource provisioning files, copied into DATASOURCES_DIR. */
+export const DATASOURCE_LABEL = 'grafana.obstack.io/datasource';
+/** A dashboard ConfigMap's folder: the subdirectory of DASHBOARDS_DIR its file goes to, which Grafana takes as the folder title. */
+export const FOLDER_ANNOTATION = 'grafana.obstack.io/folder';
+/** Grafana's reload of the datasource provisioning files; it needs an admin. */
+const DATASOURCES_RELOAD_URL = `http://127.0.0.1:${PORT}/api/admin/provisioning/datasources/reload`;
 /** Kubernetes refuses a ConfigMap over 1 MiB. */
 export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Grafana as a Deployment: admin credentials from a Secret, datasources
  * provisioned from the components they point at, one ConfigMap per dashboard.
+ * Two k8s-sidecar containers copy the labelled dashboard and datasource
+ * ConfigMaps into folders Grafana reads (dashboards are reread every 30 s,
+ * datasources reloaded through Grafana's API), so neither an added, removed
+ * or changed dashboard nor a datasource change touches the pod template.
  */
 export class Grafana extends StackComponent {
   private readonly datasources: Datasource[] = [];
@@ -82,10 +97,20 @@ export class Grafana extends StackComponent {
     const { settings } = props;
     const uid = IMAGE_UIDS.grafana;
 
-    this.addServiceAccount();
+    const sa = this.addServiceAccount();
+    // The sidecars read the labelled ConfigMaps of this namespace, and nothing else.
+    const role = new k8s.KubeRole(this, 'Role', {
+      metadata: { name: this.name, labels: this.labels },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: { name: this.name, labels: this.labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: sa.name, namespace: props.namespace }],
+    });
     for (const d of settings.datasources) this.addDeclaredDatasource(d, props.clusterDomain ?? 'cluster.local');
     new k8s.KubeConfigMap(this, 'Datasources', {
-      metadata: { name: 'grafana-datasources', labels: this.labels },
+      metadata: { name: 'grafana-datasources', labels: { ...this.labels, [DATASOURCE_LABEL]: 'true' } },
       data: { 'datasources.yaml': Lazy.any({ produce: () => this.renderDatasources() }) },
     });
     new k8s.KubeConfigMap(this, 'DashboardProviders', {
@@ -129,6 +154,34 @@ export class Grafana extends StackComponent {
 
     const publicUrl = settings.externalUrl ?? ingressUrl(settings.ingress);
     const rootUrl = publicUrl === undefined ? undefined : `${publicUrl}/`;
+    const sidecarBasics = { namespace: props.namespace, ...(props.sidecarImage ? { image: props.sidecarImage } : {}) };
+    // Grafana rereads the dashboard folders every 30 s; it needs no request, so this sidecar holds no credentials.
+    const dashboardsSidecar = {
+      ...sidecarBasics,
+      label: DASHBOARD_LABEL,
+      volume: 'dashboards',
+      folder: DASHBOARDS_DIR,
+      folderAnnotation: FOLDER_ANNOTATION,
+      healthPort: 8084,
+      healthPortName: 'sc-dashboards',
+    };
+    const datasourcesCopy = {
+      ...sidecarBasics,
+      label: DATASOURCE_LABEL,
+      volume: 'datasources',
+      folder: DATASOURCES_DIR,
+      healthPort: 8082,
+      healthPortName: 'sc-datasources',
+    };
+    // Grafana reads datasources at start only; after a change the sidecar asks it to reload them, as the admin.
+    const datasourcesSidecar = {
+      ...datasourcesCopy,
+      reload: {
+        url: DATASOURCES_RELOAD_URL,
+        user: { secretName: settings.admin.secretName, key: settings.admin.userKey },
+        password: { secretName: settings.admin.secretName, key: settings.admin.passwordKey },
+      },
+    };
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
@@ -137,16 +190,18 @@ export class Grafana extends StackComponent {
         // A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
         strategy: settings.storage.type === 'persistent' ? { type: 'Recreate' } : { type: 'RollingUpdate' },
         template: {
-          metadata: {
-            labels: this.labels,
-            // Dashboards are reread from the mounted folders (updateIntervalSeconds), so they are not in the checksum.
-            // Datasources roll the pods: Grafana's reload API (POST /api/admin/provisioning/datasources/reload)
-            // needs the admin password, and configmap-reload would carry it in its webhook URL, which it
-            // prints as a label of its own metrics; a rollout exposes nothing.
-            annotations: { 'checksum/datasources': Lazy.any({ produce: () => checksum(this.renderDatasources()) }) },
-          },
+          // No checksum of datasources or dashboards: the sidecars copy their ConfigMaps in, found through the API.
+          metadata: { labels: this.labels },
           spec: {
+            // No token by default: the projected one is mounted into the sidecars only, never into Grafana.
             ...this.podBasics(uid, settings.replicas),
+            // The first copy is complete before Grafana starts, so it reads every datasource at start and
+            // finds every dashboard (it deletes provisioned dashboards whose files are missing).
+            initContainers: [
+              provisioningSidecar({ ...dashboardsSidecar, name: 'init-dashboards', method: 'LIST' }),
+              // No reload request: Grafana is not running yet, and reads the files when it starts.
+              provisioningSidecar({ ...datasourcesCopy, name: 'init-datasources', method: 'LIST' }),
+            ],
             containers: [
               {
                 name: 'grafana',
@@ -174,26 +229,26 @@ export class Grafana extends StackComponent {
                 securityContext: containerSecurityContext(uid),
                 livenessProbe: httpProbe('/api/health', 'http', { initialDelaySeconds: 30 }),
                 readinessProbe: httpProbe('/api/health', 'http', { initialDelaySeconds: 5, periodSeconds: 10 }),
-                volumeMounts: Lazy.any({
-                  produce: () => [
-                    { name: 'data', mountPath: '/var/lib/grafana' },
-                    { name: 'tmp', mountPath: '/tmp' },
-                    { name: 'datasources', mountPath: '/etc/grafana/provisioning/datasources', readOnly: true },
-                    { name: 'dashboard-providers', mountPath: '/etc/grafana/provisioning/dashboards', readOnly: true },
-                    ...this.folderVolumes().mounts,
-                  ],
-                }),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/grafana' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'datasources', mountPath: DATASOURCES_DIR, readOnly: true },
+                  { name: 'dashboard-providers', mountPath: '/etc/grafana/provisioning/dashboards', readOnly: true },
+                  { name: 'dashboards', mountPath: DASHBOARDS_DIR, readOnly: true },
+                ],
               },
+              provisioningSidecar({ ...dashboardsSidecar, name: 'dashboards-sidecar', method: 'WATCH' }),
+              provisioningSidecar({ ...datasourcesSidecar, name: 'datasources-sidecar', method: 'WATCH' }),
             ],
-            volumes: Lazy.any({
-              produce: () => [
-                dataVolume,
-                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-                { name: 'datasources', configMap: { name: 'grafana-datasources' } },
-                { name: 'dashboard-providers', configMap: { name: 'grafana-providers' } },
-                ...this.folderVolumes().volumes,
-              ],
-            }),
+            volumes: [
+              dataVolume,
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+              { name: 'datasources', emptyDir: { sizeLimit: k8s.Quantity.fromString('8Mi') } },
+              { name: 'dashboard-providers', configMap: { name: 'grafana-providers' } },
+              { name: 'dashboards', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              { name: SIDECAR_TMP_VOLUME, emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+              apiTokenVolume(),
+            ],
           },
         },
       },
@@ -204,6 +259,8 @@ export class Grafana extends StackComponent {
       const controller = addIngress(this, { name: this.name, labels: this.labels, ingress: settings.ingress, servicePort: PORT });
       this.ingress.push({ peers: [controller], ports: [{ port: PORT }] });
     }
+    // The sidecars list and watch ConfigMaps.
+    this.egress.push(API_SERVER_FLOW);
     this.addNetworkPolicy();
   }
 
@@ -273,7 +330,10 @@ export class Grafana extends StackComponent {
     return [...this.datasources, ...this.declaredDatasources];
   }
 
-  /** Provisions a dashboard from its own ConfigMap, mounted into its folder. */
+  /**
+   * Provisions a dashboard from its own ConfigMap, labelled for the
+   * dashboards sidecar and annotated with its folder.
+   */
   addDashboard(dashboard: DashboardFile): void {
     if (!/^[a-z0-9][-a-z0-9]{0,39}$/.test(dashboard.uid)) {
       throw new Error(`dashboard uid must be kebab-case and at most 40 characters, got "${dashboard.uid}"`);
@@ -287,30 +347,15 @@ export class Grafana extends StackComponent {
     this.dashboards.push(dashboard);
     const name = `grafana-dashboard-${dashboard.uid}`;
     new k8s.KubeConfigMap(this, `Dashboard-${dashboard.uid}`, {
-      metadata: { name, labels: { ...this.labels, 'grafana.obstack.io/dashboard': 'true' } },
+      metadata: {
+        name,
+        labels: { ...this.labels, [DASHBOARD_LABEL]: 'true' },
+        // Any folder name works (the stakeholders', a team's): its directory is named as written, and
+        // Grafana (foldersFromFilesStructure) takes the directory's name as the folder's title.
+        annotations: { [FOLDER_ANNOTATION]: folderDirectory(dashboard.folder) },
+      },
       data: { [`${dashboard.uid}.json`]: dashboard.json },
     });
-  }
-
-  /**
-   * One projected volume per folder, gathering that folder's ConfigMaps:
-   * unlike subPath mounts, projected volumes receive ConfigMap updates. Any
-   * folder name works (the stakeholders', a team's): it is mounted under its
-   * name as written, which Grafana (foldersFromFilesStructure) takes as the
-   * folder's title.
-   */
-  private folderVolumes(): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
-    const byFolder = new Map<string, string[]>();
-    for (const d of this.dashboards) byFolder.set(d.folder, [...(byFolder.get(d.folder) ?? []), `grafana-dashboard-${d.uid}`]);
-    const folders = [...byFolder.keys()].sort();
-    const volumeName = folderVolumeNames(folders);
-    return {
-      volumes: folders.map((f) => ({
-        name: volumeName(f),
-        projected: { sources: (byFolder.get(f) ?? []).map((name) => ({ configMap: { name } })) },
-      })),
-      mounts: folders.map((f) => ({ name: volumeName(f), mountPath: `${DASHBOARDS_DIR}/${folderDirectory(f)}`, readOnly: true })),
-    };
   }
 
   get provisionedDashboards(): readonly DashboardFile[] {
@@ -322,6 +367,8 @@ export class Grafana extends StackComponent {
       {
         apiVersion: 1,
         deleteDatasources: [],
+        // A datasource dropped from this file is deleted at the next reload, as a restart on an empty database would.
+        prune: true,
         datasources: this.provisionedDatasources.map((d) => ({
           uid: d.uid,
           name: d.name,
@@ -346,9 +393,10 @@ export class Grafana extends StackComponent {
           {
             name: 'obstack',
             type: 'file',
-            disableDeletion: true,
+            // A dashboard whose ConfigMap is removed (its file deleted by the sidecar) leaves Grafana too.
+            disableDeletion: false,
             allowUiUpdates: false,
-            // ConfigMap updates reach the mounted files without a restart; Grafana rereads them.
+            // The sidecar writes changes into the folders as they happen; Grafana rereads them.
             updateIntervalSeconds: 30,
             options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
           },
@@ -393,20 +441,4 @@ export function folderDirectory(folder: string, uid?: string): string {
     );
   }
   return folder;
-}
-
-/**
- * Volume names (DNS labels of at most 63 characters) for folders: `dashboards-<slug>`
- * where that is valid and no other folder has the same slug, otherwise the slug
- * cut short plus a digest of the folder's name.
- */
-function folderVolumeNames(folders: readonly string[]): (folder: string) => string {
-  const slugCount = new Map<string, number>();
-  for (const f of folders) slugCount.set(folderSlug(f), (slugCount.get(folderSlug(f)) ?? 0) + 1);
-  return (folder) => {
-    const slug = folderSlug(folder);
-    if (slug !== '' && slugCount.get(slug) === 1 && slug.length <= 52) return `dashboards-${slug}`;
-    const short = slug.slice(0, 34).replace(/-+$/, '');
-    return `dashboards-${short === '' ? '' : `${short}-`}${checksum(folder).slice(0, 8)}`;
-  };
 }
