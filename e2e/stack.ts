@@ -76,6 +76,7 @@ export async function startStack(synth: E2eSynth, root: string): Promise<Stack> 
       HOST: '127.0.0.1',
       PORT: String(ingestPort),
       DATABASE_URL: pg.url,
+      INGEST_ERASURE_KEY: 'e2e-erasure-key-0123456789abcdefghij',
       INGEST_API_KEYS: JSON.stringify([
         { name: 'checkout', key: keys.ingest, scopes: ['ingest'] },
         { name: 'dashboards', key: keys.read, scopes: ['read'] },

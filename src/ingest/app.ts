@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { auditRow, logAudit, requestFacts } from './audit.js';
+import { RefusalAudit, auditRow, logAudit, type AuditEntry } from './audit.js';
 import type { IngestConfig, Scope } from './config.js';
 import type { IngestApp, IngestContext } from './context.js';
 import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
 import { ApiKeyStore, RateLimiter, authorize, presentedKey, type Principal } from './http/auth.js';
+import { KeyFileWatcher } from './keys.js';
 import { HttpError } from './http/errors.js';
 import { zodSerializerCompiler, zodValidatorCompiler, type ZodTypeProvider } from './http/zod-provider.js';
 import { migrate } from './migrations.js';
@@ -19,7 +20,7 @@ import { registerMetricRoutes } from './routes/metrics.js';
 import { registerSentryRoutes } from './routes/sentry.js';
 import { registerUserRoutes } from './routes/users.js';
 import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
-import { createLogger, levelEnabled } from './telemetry/logger.js';
+import { createLogger, levelEnabled, loggablePath } from './telemetry/logger.js';
 import { ServiceMetrics } from './telemetry/service-metrics.js';
 import { createTracing, parseTraceparent, type Tracing } from './telemetry/tracing.js';
 import { QueueRefusedError, WriteQueue } from './write-queue.js';
@@ -28,10 +29,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope an API key needs for this route; routes without one are public (health, metrics). */
     scope?: Scope;
-    /** Where else this route's callers may present their key (Sentry SDKs: `X-Sentry-Auth`, `?sentry_key=`). */
+    /** Where else this route's callers may present their key (Sentry SDKs: `X-Sentry-Auth`, `?sentry_key=`); headers and query only, never the body. */
     otherKey?: (request: FastifyRequest) => string | undefined;
-    /** A request that presents no key is let through for the route to authenticate with a key from its body. @default false */
-    keyInBody?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -146,6 +145,26 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     state: { closing: false },
   };
 
+  /** Audit rows outside a write's own transaction (refusals, key changes): best effort, only a log line while storage refuses writes. */
+  const writeAudit = (entries: AuditEntry[]): void => {
+    if (entries.length > 0 && !ctx.queue.isFull) ctx.queue.enqueue({ audit_log: entries.map(auditRow) }).catch(() => {});
+  };
+  const sourceLimiter = new RateLimiter(config.sourceRateLimitPerSecond, config.sourceRateLimitBurst);
+  const refusals = new RefusalAudit(writeAudit, logger);
+  const keyWatcher = config.apiKeysFile
+    ? new KeyFileWatcher({
+        file: config.apiKeysFile,
+        store: ctx.keys,
+        log: logger,
+        audit: (entries) => {
+          for (const e of entries) logAudit(logger, e);
+          writeAudit(entries);
+        },
+        onReload: (outcome) => metrics.keyReloads.inc({ outcome }),
+      })
+    : undefined;
+  await keyWatcher?.start();
+
   const app = Fastify({
     loggerInstance: logger,
     logController: new Fastify.LogController({ disableRequestLogging: true, requestIdLogLabel: 'http.request.id' }),
@@ -156,7 +175,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    trustProxy: false,
+    // The nearest `trustProxyHops` addresses of X-Forwarded-For are proxies; the next one is the client's.
+    trustProxy: config.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     routerOptions: { maxParamLength: 256 },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -178,16 +198,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     request.span =
       tracing.startServerSpan(
         `${request.method} ${route ?? 'unmatched'}`,
-        { 'http.request.method': request.method, 'http.route': route ?? '', 'url.path': request.url.split('?')[0] ?? '' },
+        { 'http.request.method': request.method, 'http.route': route ?? '', 'url.path': loggablePath(request.url, route) },
         parent,
       ) ?? null;
     request.traceId = parent?.traceId ?? request.span?.spanContext().traceId ?? null;
-    const { scope, otherKey, keyInBody } = routeConfig;
-    if (!scope) return;
+    // Headers and query only: nothing of the body is read, parsed or decompressed before the key is known.
+    const { scope, otherKey } = routeConfig;
     const presented = presentedKey(request.headers) ?? otherKey?.(request);
-    // Such a route calls authorize() itself once its body has named the key.
-    if (presented === undefined && keyInBody) return;
-    authorize(ctx, request, reply, scope, presented);
+    const principal = presented === undefined ? undefined : ctx.keys.authenticate(presented);
+    // A caller without a valid key (public routes, unknown paths, wrong keys) spends its address's budget; a valid key never does.
+    if (!principal) {
+      const wait = sourceLimiter.take(request.ip);
+      if (wait > 0) {
+        metrics.sourceRateLimited.inc();
+        reply.header('retry-after', String(wait));
+        throw new HttpError(429, 'source_rate_limited', 'too many requests without a valid API key from this address');
+      }
+    }
+    if (!scope) return;
+    authorize(ctx, request, reply, scope, principal);
   };
   // Hooks in callback style: no promise per hook and request.
   app.addHook('onRequest', (request, reply, done) => {
@@ -250,15 +279,36 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
+    // Refusals are counted, and audited in sums: a flood of them costs a counter increment each, no row or line.
+    let firstOfKind = false;
+    if (status >= 400) {
+      const reason = request.refusal ?? `status_${status}`;
+      metrics.refused.inc({ reason, route });
+      if (status === 403) sourceLimiter.take(request.ip);
+      if (request.url.startsWith('/api/') || status === 401 || status === 403 || status === 404 || status === 429) {
+        firstOfKind = refusals.record({
+          actor: request.principal?.name ?? null,
+          resource: `${request.method} ${route}`,
+          status,
+          reason,
+          ip: request.ip,
+          userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+          requestId: request.id,
+        });
+      } else {
+        firstOfKind = true;
+      }
+    }
     // Successful requests are counted in http_requests_total and each write has its audit line, so
-    // their access line is debug; refusals and failures are logged at info.
-    const level = status >= 400 ? 'info' : 'debug';
+    // their access line is debug; so is a refusal like one already logged this minute (same source,
+    // key, route and reason). The first of each kind and failures are logged at info.
+    const level = status >= 500 || firstOfKind ? 'info' : 'debug';
     if (levelEnabled(request.log, level)) {
       request.log[level](
         {
           'event.dataset': 'obstack_ingest.access',
           'http.request.method': request.method,
-          'url.path': request.url.split('?')[0],
+          'url.path': loggablePath(request.url, request.routeOptions.url),
           'http.route': route,
           'http.response.status_code': status,
           'event.duration': Math.round(reply.elapsedTime * 1e6),
@@ -267,22 +317,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
         },
         'request completed',
       );
-    }
-    // Every refused API request is audited; answers to probes and scrapes are not.
-    if (status >= 400 && request.url.startsWith('/api/')) {
-      const entry = {
-        actor: request.principal?.name ?? null,
-        action: 'request.refused',
-        resourceType: 'http',
-        resourceId: `${request.method} ${route}`,
-        outcome: status >= 500 && status !== 503 ? ('failure' as const) : ('refused' as const),
-        reason: request.refusal ?? `status_${status}`,
-        ...requestFacts(request),
-        metadata: { status },
-      };
-      logAudit(request.log, entry);
-      // The row is best effort: when storage is refusing writes there is only the log line.
-      if (status !== 503 && !ctx.queue.isFull) ctx.queue.enqueue({ audit_log: [auditRow(entry)] }).catch(() => {});
     }
   };
   app.addHook('onResponse', (request, reply, done) => {
@@ -306,9 +340,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
 
   app.addHook('preClose', async () => {
     ctx.state.closing = true;
+    keyWatcher?.close();
   });
   app.addHook('onClose', async () => {
-    // Every write already answered or in flight is committed before the database closes.
+    // The refusals summed so far are queued, then every write already answered or in flight is committed before the database closes.
+    refusals.close();
     await ctx.queue.close();
     if (ownsTracing) await tracing.shutdown().catch(() => {});
     if (ownsDb) await db.close();

@@ -82,3 +82,117 @@ export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: 
   logAudit(request.log, entry);
   return returned;
 }
+
+/** One refused request, as the refusal audit needs it. */
+export interface Refusal {
+  readonly actor: string | null;
+  /** `METHOD /route/template`. */
+  readonly resource: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string;
+}
+
+interface Window {
+  readonly first: Refusal;
+  readonly firstAt: string;
+  lastAt: string;
+  /** Refusals after the first, written when the window closes. */
+  more: number;
+}
+
+/**
+ * The audit of refused requests, bounded whatever a client sends: per
+ * window (a minute) the first refusal of each source, actor, route and reason
+ * is written at once, and the others of that window are added up into one
+ * row (`metadata.count`) when the window closes. At most `maxKeys`
+ * combinations are kept per window; the rest are added up into one row with
+ * no source. Rows are written through `write` (best effort); each row has
+ * its audit line on `log`.
+ */
+export class RefusalAudit {
+  private windows = new Map<string, Window>();
+  private overflow: { count: number; firstAt: string; lastAt: string } | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly write: (entries: AuditEntry[]) => void,
+    private readonly log: FastifyBaseLogger,
+    private readonly opts: { windowMs: number; maxKeys: number } = { windowMs: 60_000, maxKeys: 1_000 },
+  ) {
+    this.timer = setInterval(() => this.flush(), opts.windowMs);
+    this.timer.unref();
+  }
+
+  /** Records one refusal; returns true when it was the first of its kind in this window (and so written at once). */
+  record(r: Refusal): boolean {
+    const key = `${r.ip ?? ''}\u0000${r.actor ?? ''}\u0000${r.resource}\u0000${r.status}\u0000${r.reason}`;
+    const now = new Date().toISOString();
+    const w = this.windows.get(key);
+    if (w) {
+      w.more++;
+      w.lastAt = now;
+      return false;
+    }
+    if (this.windows.size >= this.opts.maxKeys) {
+      this.overflow ??= { count: 0, firstAt: now, lastAt: now };
+      this.overflow.count++;
+      this.overflow.lastAt = now;
+      return false;
+    }
+    this.windows.set(key, { first: r, firstAt: now, lastAt: now, more: 0 });
+    this.emit([entry(r, { count: 1 })]);
+    return true;
+  }
+
+  /** Writes the sums of the window that ends now and starts a new one. */
+  flush(): void {
+    const entries: AuditEntry[] = [];
+    for (const w of this.windows.values()) {
+      if (w.more > 0) entries.push(entry(w.first, { count: w.more, first_at: w.firstAt, last_at: w.lastAt, aggregated: true }));
+    }
+    if (this.overflow) {
+      const o = this.overflow;
+      entries.push({
+        actor: null,
+        action: 'request.refused',
+        resourceType: 'http',
+        resourceId: null,
+        outcome: 'refused',
+        reason: 'many_sources',
+        metadata: { count: o.count, first_at: o.firstAt, last_at: o.lastAt, aggregated: true },
+      });
+    }
+    this.windows = new Map();
+    this.overflow = undefined;
+    if (entries.length > 0) this.emit(entries);
+  }
+
+  /** Writes what is pending and stops the timer. */
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+
+  private emit(entries: AuditEntry[]): void {
+    for (const e of entries) logAudit(this.log, e);
+    this.write(entries);
+  }
+}
+
+function entry(r: Refusal, metadata: Record<string, unknown>): AuditEntry {
+  return {
+    actor: r.actor,
+    action: 'request.refused',
+    resourceType: 'http',
+    resourceId: r.resource,
+    outcome: r.status >= 500 && r.status !== 503 ? 'failure' : 'refused',
+    reason: r.reason,
+    ip: r.ip,
+    userAgent: r.userAgent,
+    requestId: r.requestId,
+    metadata: { status: r.status, ...metadata },
+  };
+}

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-/** The scopes an API key may hold; `admin` implies the other two. */
-export const SCOPES = ['ingest', 'read', 'admin'] as const;
+/** The scopes an API key may hold; `admin` implies the others. `metrics` reads `/metrics/business` only (Prometheus's key). */
+export const SCOPES = ['ingest', 'read', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const ApiKeySchema = z.strictObject({
@@ -10,10 +10,14 @@ const ApiKeySchema = z.strictObject({
   // Short keys can be guessed; a Secret generated with `openssl rand -hex 32` is 64 characters.
   key: z.string().min(24, 'key must be at least 24 characters'),
   scopes: z.array(z.enum(SCOPES)).min(1),
+  /** After this time the key is refused (401); the change is audited once. */
+  expiresAt: z.iso.datetime({ offset: true, message: 'expiresAt must be an ISO 8601 time with a zone, e.g. 2026-07-01T00:00:00Z' }).optional(),
+  /** A revoked key is refused (401) and stays listed so that its name is not reused by accident. */
+  revoked: z.boolean().optional(),
 });
 export type ApiKey = z.output<typeof ApiKeySchema>;
 
-const ApiKeysSchema = z.array(ApiKeySchema).min(1, 'at least one API key is required').superRefine((keys, ctx) => {
+export const ApiKeysSchema = z.array(ApiKeySchema).min(1, 'at least one API key is required').superRefine((keys, ctx) => {
   const names = new Set<string>();
   const values = new Set<string>();
   for (const [i, k] of keys.entries()) {
@@ -37,6 +41,8 @@ export const IngestConfigSchema = z.strictObject({
   dataDir: z.string().default('.data/ingest'),
   dbPoolSize: int(10, 1, 200),
   apiKeys: ApiKeysSchema,
+  /** The key file; when set, the service re-reads it whenever it changes (see keys.ts). */
+  apiKeysFile: z.string().optional(),
   retentionDays: int(90, 1, 3650),
   auditRetentionDays: int(365, 1, 3650),
   alertRetentionDays: int(180, 1, 3650),
@@ -53,6 +59,11 @@ export const IngestConfigSchema = z.strictObject({
   /** Requests per second per API key; 0 turns the limit off. */
   rateLimitPerSecond: int(2_000, 0),
   rateLimitBurst: int(4_000, 1),
+  /** Requests per second per client address that present no valid key (refused, or public routes); 0 turns the limit off. */
+  sourceRateLimitPerSecond: int(20, 0),
+  sourceRateLimitBurst: int(200, 1),
+  /** Proxies in front of the service whose X-Forwarded-For is believed; 0 takes the socket's address as the client's. */
+  trustProxyHops: int(0, 0, 10),
   traceSampleRatio: z.coerce.number().min(0).max(1).default(0.1),
   otlpEndpoint: z.url().optional(),
   serviceName: z.string().default('obstack-ingest'),
@@ -66,6 +77,16 @@ export const IngestConfigSchema = z.strictObject({
     .optional(),
   /** How long one call to Alertmanager may take before the acknowledgement fails with 503. */
   alertmanagerTimeoutMs: int(3_000, 100, 30_000),
+  /**
+   * The secret keying the digest an erasure keeps of a user id (HMAC-SHA256). Required with
+   * DATABASE_URL or NODE_ENV=production (loadConfig); the embedded mode alone falls back to a
+   * development key.
+   */
+  erasureKey: z.string().min(32, 'must be at least 32 characters (generate one with openssl rand -hex 32)').optional(),
+  /** Embedded mode (PGlite) only: how often the service runs the rollup itself. */
+  rollupIntervalSeconds: int(3_600, 1, 86_400),
+  /** Embedded mode (PGlite) only: how often the service runs the retention itself. */
+  retentionIntervalSeconds: int(86_400, 1, 7 * 86_400),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;
 export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
@@ -99,6 +120,10 @@ export const ENV_VARS: Record<Exclude<keyof IngestConfig, 'apiKeys'>, string> = 
   metricsMaxMetrics: 'INGEST_METRICS_MAX_METRICS',
   rateLimitPerSecond: 'INGEST_RATE_LIMIT_PER_SECOND',
   rateLimitBurst: 'INGEST_RATE_LIMIT_BURST',
+  sourceRateLimitPerSecond: 'INGEST_SOURCE_RATE_LIMIT_PER_SECOND',
+  sourceRateLimitBurst: 'INGEST_SOURCE_RATE_LIMIT_BURST',
+  trustProxyHops: 'INGEST_TRUST_PROXY_HOPS',
+  apiKeysFile: 'INGEST_API_KEYS_FILE',
   traceSampleRatio: 'OTEL_TRACES_SAMPLER_ARG',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   serviceName: 'OTEL_SERVICE_NAME',
@@ -108,6 +133,9 @@ export const ENV_VARS: Record<Exclude<keyof IngestConfig, 'apiKeys'>, string> = 
   requestTimeoutMs: 'INGEST_REQUEST_TIMEOUT_MS',
   alertmanagerUrl: 'ALERTMANAGER_URL',
   alertmanagerTimeoutMs: 'INGEST_ALERTMANAGER_TIMEOUT_MS',
+  erasureKey: 'INGEST_ERASURE_KEY',
+  rollupIntervalSeconds: 'INGEST_ROLLUP_INTERVAL_SECONDS',
+  retentionIntervalSeconds: 'INGEST_RETENTION_INTERVAL_SECONDS',
 };
 
 function formatIssues(error: z.ZodError, pathToName: (path: PropertyKey[]) => string): string[] {
@@ -157,6 +185,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
         }
         return ENV_VARS[head as keyof typeof ENV_VARS] ?? String(head);
       }),
+    );
+  }
+  // Only the embedded database on a developer's machine may use the development erasure key.
+  if (result.success && !result.data.erasureKey && (result.data.databaseUrl || env['NODE_ENV'] === 'production')) {
+    errors.push(
+      `INGEST_ERASURE_KEY: required when ${result.data.databaseUrl ? 'DATABASE_URL is set' : 'NODE_ENV is production'} (a secret of at least 32 characters that keys the digest of erased user ids; generate one with openssl rand -hex 32)`,
     );
   }
   if (errors.length > 0 || !result.success) throw new ConfigError(errors);

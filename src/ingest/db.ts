@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 
@@ -19,6 +20,8 @@ export interface Database extends Queryable {
   /** Runs several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `fn` on one connection held throughout (session-level advisory locks); PGlite has only one. */
+  session<T>(fn: (conn: Queryable) => Promise<T>): Promise<T>;
   /** True when `SELECT 1` answers within `timeoutMs`. */
   ping(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
@@ -125,6 +128,19 @@ export function openPg(opts: PgOptions): Database {
         client.release(broken);
       }
     },
+    async session(fn) {
+      const client = await classified(pool.connect());
+      // A break while held is reported by the failing query; unheard, 'error' would end the process.
+      const onError = (): void => {};
+      client.on('error', onError);
+      try {
+        return await fn({ query: (sql, params, name) => classified(run(client, sql, params, name)) });
+      } finally {
+        client.off('error', onError);
+        // Discarded, so that session state (advisory locks, settings) never reaches the next user of the connection.
+        client.release(true);
+      }
+    },
     async ping(timeoutMs) {
       try {
         await withTimeout(pool.query('SELECT 1'), timeoutMs);
@@ -137,11 +153,99 @@ export function openPg(opts: PgOptions): Database {
   };
 }
 
-/** An embedded PGlite, in `dataDir` or in memory (`memory://`). */
+/** The embedded database is open in another live process; opening it too would corrupt it. */
+export class EmbeddedDatabaseBusyError extends Error {
+  readonly code = 'EMBEDDED_DB_BUSY';
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${holderPid} (see ${join(dataDir, LOCK_FILE)}); ` +
+        'only one process may open it: stop that process first (the service runs rollup and retention itself in the embedded mode)',
+    );
+    this.name = 'EmbeddedDatabaseBusyError';
+  }
+}
+
+/** The file in an embedded data folder naming the process that has it open. */
+export const LOCK_FILE = 'obstack-ingest.lock';
+
+/** Lock files this process holds, removed at exit however it exits (but by a signal it does not handle). */
+const heldLocks = new Set<string>();
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the data folder's lock file (created exclusively, holding our PID).
+ * A lock whose process no longer exists, or that names our own PID without
+ * this process holding it (a restarted container is PID 1 again), is stale
+ * and taken over. Returns the function that releases it.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, LOCK_FILE);
+  if (heldLocks.has(path)) throw new EmbeddedDatabaseBusyError(dataDir, process.pid);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      let holder = NaN;
+      try {
+        holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      } catch {
+        // removed meanwhile: try again
+      }
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
+        throw new EmbeddedDatabaseBusyError(dataDir, holder);
+      }
+      unlinkSync(path);
+    }
+  }
+  if (heldLocks.size === 0) process.once('exit', () => heldLocks.forEach((p) => unlinkQuietly(p)));
+  heldLocks.add(path);
+  return () => {
+    if (heldLocks.delete(path)) unlinkQuietly(path);
+  };
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * An embedded PGlite, in `dataDir` or in memory (`memory://`). On disk it
+ * holds the folder's lock file until closed: a second process (the job, a
+ * second server) is refused with EmbeddedDatabaseBusyError rather than
+ * opening the same files.
+ */
 export async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const db: PGliteType = await PGlite.create(dataDir.startsWith('memory://') ? undefined : dataDir);
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const unlock = inMemory ? () => {} : lockDataDir(dataDir);
+  let db: PGliteType;
+  try {
+    db = await PGlite.create(inMemory ? undefined : dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   let closed = false;
   const run = async <R>(q: Pick<PGliteType, 'query'>, sql: string, params?: readonly unknown[]) => {
     const res = await q.query<R>(sql, params as unknown[] | undefined);
@@ -169,6 +273,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
         throw inner && inner.err === err ? err : classifyDbError(err);
       }
     },
+    session: (fn) => fn({ query: (sql, params) => classified(run(db, sql, params)) }),
     async ping(timeoutMs) {
       if (closed) return false;
       try {
@@ -181,7 +286,11 @@ export async function openPglite(dataDir: string): Promise<Database> {
     async close() {
       if (closed) return;
       closed = true;
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

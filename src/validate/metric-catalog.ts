@@ -304,7 +304,7 @@ export const LOGS_AND_TRACES_SOURCES: readonly MetricSource[] = [
 // own /metrics.
 export const INGEST_SOURCE: MetricSource = {
   source: 'obstack-ingest',
-  reference: 'src/ingest/telemetry (job obstack-ingest); prom-client default metrics included',
+  reference: 'src/ingest/telemetry (job obstack-ingest; business_kpi_* from /metrics/business, job obstack-ingest-business); prom-client default metrics included',
   metrics: {
     ...PROCESS,
     nodejs_eventloop_lag_seconds: 'gauge',
@@ -320,6 +320,9 @@ export const INGEST_SOURCE: MetricSource = {
     ingest_custom_metric_refused_total: 'counter',
     ingest_auth_failures_total: 'counter',
     ingest_rate_limited_total: 'counter',
+    ingest_requests_refused_total: 'counter',
+    ingest_source_rate_limited_total: 'counter',
+    ingest_api_key_reloads_total: 'counter',
     ingest_error_reports_total: 'counter',
     ingest_new_error_groups_total: 'counter',
     ingest_sentry_items_total: 'counter',

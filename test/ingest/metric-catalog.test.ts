@@ -21,7 +21,8 @@ describe("the metric catalog's ingest entries", () => {
     // A KPI, so that the business series exist.
     const kpi = await app.inject({ method: 'POST', url: '/api/v1/monitoring/business-metrics', headers: auth('ingest'), payload: { metric_name: 'conversion_rate', value: 0.1, target: 0.2 } });
     expect(kpi.statusCode).toBe(200);
-    exposed = exposedTypes((await app.inject({ url: '/metrics' })).body);
+    // KPIs are on the key-protected /metrics/business, the rest on /metrics.
+    exposed = exposedTypes((await app.inject({ url: '/metrics' })).body + (await app.inject({ url: '/metrics/business', headers: auth('admin') })).body);
   });
   afterAll(async () => app?.close());
 

@@ -111,7 +111,7 @@ describe.skipIf(unavailable !== undefined)('ingest service on a real PostgreSQL'
 
   it('server.ts validates its environment, serves, and exits 0 on SIGTERM after committing', async () => {
     const port = await freePort();
-    const env = { ...process.env, DATABASE_URL: pg.url, PORT: String(port), HOST: '127.0.0.1', INGEST_API_KEYS: JSON.stringify(API_KEYS), LOG_LEVEL: 'info' };
+    const env = { ...process.env, DATABASE_URL: pg.url, PORT: String(port), HOST: '127.0.0.1', INGEST_API_KEYS: JSON.stringify(API_KEYS), LOG_LEVEL: 'info', INGEST_ERASURE_KEY: 'e'.repeat(32) };
     const bad = spawn(process.execPath, ['--import', 'tsx', 'src/ingest/server.ts'], { env: { ...env, INGEST_RETENTION_DAYS: 'forever' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let badErr = '';
     bad.stderr.on('data', (d: Buffer) => (badErr += d.toString()));

@@ -270,13 +270,16 @@ describe('Sentry envelopes', () => {
     expect(metrics).toMatch(/ingest_sentry_items_total\{type="event",outcome="stored"\} \d+/);
   });
 
-  it('takes the key from X-Sentry-Auth, the query string, the envelope header DSN, or x-api-key', async () => {
+  it('takes the key from X-Sentry-Auth, the query string or x-api-key, and not from the envelope header DSN alone (read before the body)', async () => {
     await t.db.query('DELETE FROM error_events');
     const sentryAuth = { 'x-sentry-auth': `Sentry sentry_version=7, sentry_client=raven-python/6.10.0, sentry_key=${SENTRY_KEY}` };
     expect((await post(freshEnvelope(), '/api/1/envelope/', sentryAuth)).statusCode).toBe(200);
     expect((await post(freshEnvelope(), withKey())).statusCode).toBe(200);
     const tunnelled = eventEnvelope(nodeEvent({ event_id: randomUUID().replaceAll('-', '') }), { event_id: EVENT_ID, dsn: `https://${SENTRY_KEY}@sentry.example.com/1` });
-    expect((await post(tunnelled, '/api/1/envelope/')).statusCode).toBe(200);
+    // A key only inside the body would mean reading (and decompressing) the body of a request without a key.
+    expect((await post(tunnelled, '/api/1/envelope/')).statusCode).toBe(401);
+    // A tunnel adds the key to the URL it posts to.
+    expect((await post(tunnelled, `/api/1/envelope/?sentry_key=${SENTRY_KEY}`)).statusCode).toBe(200);
     expect((await post(freshEnvelope(), '/api/1/envelope/', auth('ingest'))).statusCode).toBe(200);
     expect((await post(freshEnvelope(), '/api/1/envelope', auth('ingest'))).statusCode).toBe(200);
     expect(await t.count('error_events')).toBe(5);

@@ -12,29 +12,92 @@ export interface Principal {
 
 const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
+interface StoredKey {
+  readonly digest: Buffer;
+  readonly principal: Principal;
+  /** Milliseconds since the epoch after which the key is refused; Infinity when it does not expire. */
+  readonly expiresAt: number;
+  readonly revoked: boolean;
+  /** What the key is, without its secret: to tell a rotation or a scope change from an unchanged key. */
+  readonly fingerprint: string;
+}
+
+/** What changed between two sets of keys, by key name. */
+export interface KeyChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly revoked: readonly string[];
+  /** Secret, scopes or expiry changed (or a revocation was lifted). */
+  readonly changed: readonly string[];
+}
+
+function stored(k: ApiKey): StoredKey {
+  const d = digest(k.key);
+  const expiresAt = k.expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(k.expiresAt);
+  return {
+    digest: d,
+    principal: { name: k.name, scopes: new Set(k.scopes) },
+    expiresAt,
+    revoked: k.revoked === true,
+    fingerprint: [d.toString('hex'), [...k.scopes].sort().join(','), String(expiresAt)].join('|'),
+  };
+}
+
 /**
  * Recognises API keys. Keys are compared as SHA-256 digests with
  * `timingSafeEqual`, and every key is compared on every call, so neither the
- * length of a key nor the position of a match shows in the timing.
+ * length of a key nor the position of a match shows in the timing. A revoked
+ * key, or one past its `expiresAt`, is not recognised. `replace` swaps the
+ * whole set at once (a reload of the key file).
  */
 export class ApiKeyStore {
-  private readonly keys: { digest: Buffer; principal: Principal }[];
+  private keys: readonly StoredKey[];
 
-  constructor(keys: readonly ApiKey[]) {
-    this.keys = keys.map((k) => ({
-      digest: digest(k.key),
-      principal: { name: k.name, scopes: new Set(k.scopes) },
-    }));
+  constructor(
+    keys: readonly ApiKey[],
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keys = keys.map(stored);
   }
 
   authenticate(presented: string | undefined): Principal | undefined {
     if (presented === undefined || presented.length === 0 || presented.length > 512) return undefined;
     const d = digest(presented);
-    let found: Principal | undefined;
+    let found: StoredKey | undefined;
     for (const k of this.keys) {
-      if (timingSafeEqual(d, k.digest)) found = k.principal;
+      if (timingSafeEqual(d, k.digest)) found = k;
     }
-    return found;
+    if (!found || found.revoked || found.expiresAt <= this.now()) return undefined;
+    return found.principal;
+  }
+
+  /** Takes a new set of keys and says what changed, by name. */
+  replace(keys: readonly ApiKey[]): KeyChanges {
+    const next = keys.map(stored);
+    const before = new Map(this.keys.map((k) => [k.principal.name, k]));
+    const after = new Map(next.map((k) => [k.principal.name, k]));
+    const changes = { added: [] as string[], removed: [] as string[], revoked: [] as string[], changed: [] as string[] };
+    for (const [name, k] of after) {
+      const old = before.get(name);
+      if (!old) (k.revoked ? changes.revoked : changes.added).push(name);
+      else if (k.revoked && !old.revoked) changes.revoked.push(name);
+      else if (old.fingerprint !== k.fingerprint || old.revoked !== k.revoked) changes.changed.push(name);
+    }
+    for (const name of before.keys()) if (!after.has(name)) changes.removed.push(name);
+    this.keys = next;
+    return changes;
+  }
+
+  /** Names of the keys (not revoked) whose expiry lies in (`since`, `until`]. */
+  expiredBetween(since: number, until: number): string[] {
+    return this.keys.filter((k) => !k.revoked && k.expiresAt > since && k.expiresAt <= until).map((k) => k.principal.name);
+  }
+
+  /** The next expiry after `t`, or undefined. */
+  nextExpiry(t: number): number | undefined {
+    let next: number | undefined;
+    for (const k of this.keys) if (!k.revoked && k.expiresAt > t && Number.isFinite(k.expiresAt) && (next === undefined || k.expiresAt < next)) next = k.expiresAt;
+    return next;
   }
 }
 
@@ -63,11 +126,11 @@ export interface AuthContext {
 }
 
 /**
- * Recognises the key a request presented, checks its scope and its rate, and
- * sets `request.principal`; otherwise throws the 401, 403 or 429, all without detail.
+ * Checks the scope and the rate of a recognised caller and sets
+ * `request.principal`; otherwise throws the 401, 403 or 429, all without
+ * detail. `principal` is what `ApiKeyStore.authenticate` returned.
  */
-export function authorize(ctx: AuthContext, request: FastifyRequest, reply: FastifyReply, scope: Scope, presented: string | undefined): void {
-  const principal = ctx.keys.authenticate(presented);
+export function authorize(ctx: AuthContext, request: FastifyRequest, reply: FastifyReply, scope: Scope, principal: Principal | undefined): void {
   if (!principal) {
     ctx.metrics.authFailures.inc({ reason: 'unauthenticated' });
     throw new HttpError(401, 'unauthorized', 'authentication required');
@@ -85,7 +148,11 @@ export function authorize(ctx: AuthContext, request: FastifyRequest, reply: Fast
   }
 }
 
-/** A token bucket per API key; the number of buckets is bounded by the number of keys. */
+/**
+ * A token bucket per name (an API key, or a client address). At most
+ * `maxBuckets` are kept: past that, the least recently used one is dropped,
+ * which gives its owner a full bucket again, never a stricter limit.
+ */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -93,6 +160,7 @@ export class RateLimiter {
     private readonly perSecond: number,
     private readonly burst: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly maxBuckets = 100_000,
   ) {}
 
   /** Returns 0 when the request may go, else the seconds to wait. */
@@ -102,7 +170,10 @@ export class RateLimiter {
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
     b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.perSecond);
     b.at = t;
+    // Re-inserted, so that the map's order is least recently used first.
+    this.buckets.delete(key);
     this.buckets.set(key, b);
+    if (this.buckets.size > this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value!);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;

@@ -1,15 +1,61 @@
 import { z } from 'zod';
 
-/** A string PostgreSQL can store, at most `max` characters. */
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why PostgreSQL would not store a string as sent, or undefined: text and
+ * jsonb refuse NUL, and text turns a lone surrogate (not valid Unicode, but
+ * valid in a JSON string) into U+FFFD while jsonb refuses it.
+ */
+export function textProblem(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL characters (\\u0000)';
+  if (LONE_SURROGATE.test(s)) return 'must not contain a lone surrogate (\\ud800-\\udfff without its pair): it is not valid Unicode';
+  return undefined;
+}
+
+/** A string PostgreSQL stores exactly, at most `max` characters. */
 export const text = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+    .superRefine((s, ctx) => {
+      const problem = textProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/**
+ * Names that an object already has through its prototype (`toString`,
+ * `constructor`, `__proto__`, …) and `prototype`: refused wherever a name a
+ * client chooses becomes an object key (metric, label and KPI names, tag keys).
+ */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+/** Why `name` cannot be a key of the objects it becomes one of, or undefined. */
+export function keyNameProblem(name: string): string | undefined {
+  return PROTOTYPE_NAMES.has(name) ? `"${name}" is the name of a built-in object property and cannot be used as a name` : undefined;
+}
+
+/**
+ * A JSON object of string values, as labels and tags are: keys of at most
+ * `maxKey` characters, values `text(maxValue)`; keys and values free of NUL
+ * and lone surrogates, and with `names`, no key that is a prototype's name.
+ */
+export const textRecord = (maxKey: number, maxValue: number, opts: { names?: boolean } = {}) =>
+  z.record(z.string(), text(maxValue)).superRefine((rec, ctx) => {
+    for (const key of Object.keys(rec)) {
+      const problem =
+        key.length > maxKey ? `a key must be at most ${maxKey} characters` : (textProblem(key) ?? (opts.names ? keyNameProblem(key) : undefined));
+      if (problem) ctx.addIssue({ code: 'custom', path: [key.slice(0, 64)], message: problem.replace(/^must/, 'a key must') });
+    }
+  });
 
 /** What is wrong with a value parsed from JSON, and where; one walk, stopping at the first problem. */
 function jsonProblem(value: unknown, path: PropertyKey[], depth: number): { path: PropertyKey[]; message: string } | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? { path, message: 'must not contain NUL characters' } : undefined;
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    return problem ? { path, message: problem } : undefined;
+  }
   if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return undefined;
   if (typeof value !== 'object') return { path, message: 'must be a JSON value' };
   if (depth >= MAX_DEPTH) return { path, message: `must not be nested more than ${MAX_DEPTH} levels deep` };
@@ -22,7 +68,8 @@ function jsonProblem(value: unknown, path: PropertyKey[], depth: number): { path
   }
   for (const key in value) {
     if (key.length > 128) return { path: [...path, key.slice(0, 32)], message: 'a key must be at most 128 characters' };
-    if (key.includes('\u0000')) return { path, message: 'a key must not contain NUL characters' };
+    const keyProblem = textProblem(key);
+    if (keyProblem) return { path: [...path, key.slice(0, 32)], message: `a key ${keyProblem}` };
     const p = jsonProblem((value as Record<string, unknown>)[key], [...path, key], depth + 1);
     if (p) return p;
   }
@@ -46,8 +93,48 @@ export const jsonObject = (maxBytes: number) =>
       else if (JSON.stringify(obj).length > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
     });
 
-/** An ISO 8601 timestamp with a zone (`Z` or an offset). */
-export const timestamp = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2024-01-15T14:30:00Z' });
+/** The earliest and latest instants a timestamp may name, where PostgreSQL's timestamptz and JavaScript's Date agree and a date is sane. */
+export const MIN_INSTANT = '1970-01-01T00:00:00Z';
+export const MAX_INSTANT = '9999-12-31T23:59:59.999Z';
+const MIN_MS = Date.parse(MIN_INSTANT);
+const MAX_MS = Date.parse(MAX_INSTANT);
+/** Real zones lie between UTC-12:00 and UTC+14:00; PostgreSQL refuses offsets beyond 15:59 (zod takes up to 23:59). */
+const MAX_OFFSET_MINUTES = 14 * 60;
+const OFFSET = /([+-])(\d\d):(\d\d)$/;
+
+/** Why PostgreSQL would refuse, or the service should not keep, an ISO 8601 date-time with a zone; undefined when neither. */
+export function instantProblem(s: string): string | undefined {
+  const m = OFFSET.exec(s);
+  if (m && Number(m[2]) * 60 + Number(m[3]) > MAX_OFFSET_MINUTES) return `the zone offset ${m[0]} is out of range: it must be between -14:00 and +14:00`;
+  const t = Date.parse(s);
+  if (!(t >= MIN_MS && t <= MAX_MS)) return `must be between ${MIN_INSTANT} and ${MAX_INSTANT}, got ${s.slice(0, 40)}`;
+  return undefined;
+}
+
+const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2024-01-15T14:30:00Z' });
+
+/**
+ * An ISO 8601 timestamp with a zone (`Z` or an offset within ±14:00),
+ * between 1970 and the end of 9999. Passed to PostgreSQL as sent; digits
+ * beyond microseconds are rounded there.
+ */
+export const timestamp = isoDateTime.pipe(
+  z.string().superRefine((s, ctx) => {
+    const problem = instantProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+
+/** A timestamp of something that happened: within the last `maxAgeDays` days (the retention period) and at most an hour ahead. */
+export const recentTimestamp = (maxAgeDays: number) =>
+  timestamp.pipe(
+    z.string().superRefine((s, ctx) => {
+      const t = Date.parse(s);
+      const now = Date.now();
+      if (t > now + 3_600_000) ctx.addIssue({ code: 'custom', message: 'must not be more than 1 hour in the future' });
+      if (t < now - maxAgeDays * 86_400_000) ctx.addIssue({ code: 'custom', message: `must be within the retention period of ${maxAgeDays} days` });
+    }),
+  );
 
 /**
  * Chooses the schema for a body that may be one item, an array of items, or

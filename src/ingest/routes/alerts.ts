@@ -3,31 +3,39 @@ import { AlertmanagerClient, AlertmanagerError, equalityMatchers, type NewSilenc
 import { auditRow, logAudit, requestFacts } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
-import { ErrorReply, text, timestamp } from '../http/schemas.js';
+import { ErrorReply, instantProblem, text, textProblem, textRecord, timestamp } from '../http/schemas.js';
 import { QueueRefusedError, insertRows } from '../write-queue.js';
 
-const labelSet = z.record(z.string().max(256), text(4_096));
+const labelSet = textRecord(256, 4_096);
+
+/** Alertmanager's end of an alert: its zero time (year 1) or any time before 1970 means no end and is stored as none; a real end is a timestamp. */
+const alertEnd = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone' }).pipe(
+  z.string().superRefine((s, ctx) => {
+    const problem = Date.parse(s) > 0 ? instantProblem(s) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
 
 /** Alertmanager's webhook payload (version 4), every documented field and no others. */
 const AlertmanagerAlert = z.strictObject({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet,
   annotations: labelSet,
-  startsAt: z.iso.datetime({ offset: true }),
-  endsAt: z.iso.datetime({ offset: true }),
-  generatorURL: z.string().max(4_096),
+  startsAt: timestamp,
+  endsAt: alertEnd,
+  generatorURL: text(4_096),
   fingerprint: z.string().regex(/^[0-9a-f]{1,64}$/, 'must be a hex fingerprint'),
 });
 const AlertmanagerPayload = z.strictObject({
   version: z.literal('4'),
-  groupKey: z.string().max(4_096),
+  groupKey: text(4_096),
   truncatedAlerts: z.number().int().min(0),
   status: z.enum(['firing', 'resolved']),
-  receiver: z.string().max(256),
+  receiver: text(256),
   groupLabels: labelSet,
   commonLabels: labelSet,
   commonAnnotations: labelSet,
-  externalURL: z.string().max(4_096),
+  externalURL: text(4_096),
   alerts: z.array(AlertmanagerAlert).max(1_000),
 });
 export type AlertmanagerPayload = z.input<typeof AlertmanagerPayload>;
@@ -93,7 +101,8 @@ const AcknowledgeBody = z
   })
   .superRefine((b, ctx) => {
     for (const field of ['by', 'reason'] as const) {
-      if (b[field]?.includes('\u0000')) ctx.addIssue({ code: 'custom', path: [field], message: 'must not contain NUL characters' });
+      const problem = b[field] === undefined ? undefined : textProblem(b[field]);
+      if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
     }
     if (b.until !== undefined && b.for !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['for'], message: 'give either until or for, not both' });

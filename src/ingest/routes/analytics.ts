@@ -64,7 +64,22 @@ const Health = z.strictObject({
   timestamp: z.string(),
 });
 
-const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+/** a / b, or null when b is not positive or the quotient is not a finite number. */
+const ratio = (a: number, b: number) => {
+  const q = b > 0 ? a / b : null;
+  return q !== null && Number.isFinite(q) ? q : null;
+};
+
+/**
+ * A sum or mean of rollup values: computed in numeric, which cannot
+ * overflow, then clamped into float8's range (±1e308), so that no stored
+ * value, however large, makes a read fail or answer a non-finite number.
+ */
+const f8 = (e: string) => `(CASE WHEN ${e} > 1e308 THEN 1e308 WHEN ${e} < -1e308 THEN -1e308 ELSE ${e} END)::float8`;
+
+/** Daily percentile `p` over the window, weighted by each day's requests. */
+const weighted = (p: string) =>
+  f8(`sum(l.value::numeric * r.value::numeric) FILTER (WHERE l.metric = 'latency_${p}_ms') / nullif(sum(r.value::numeric) FILTER (WHERE l.metric = 'latency_${p}_ms'), 0)`);
 
 interface Sums {
   [metric: string]: number;
@@ -73,7 +88,7 @@ interface Sums {
 /** Sum of each rollup metric (all dimensions) over [from, to]. */
 async function sums(db: Queryable, from: string, to: string): Promise<Sums> {
   const { rows } = await db.query<{ metric: string; value: number }>(
-    `SELECT metric, sum(value)::float8 AS value FROM daily_rollups
+    `SELECT metric, ${f8('sum(value::numeric)')} AS value FROM daily_rollups
       WHERE day BETWEEN $1::date AND $2::date AND metric NOT LIKE 'latency_%' GROUP BY metric`,
     [from, to],
   );
@@ -83,9 +98,7 @@ async function sums(db: Queryable, from: string, to: string): Promise<Sums> {
 /** Daily percentiles cannot be merged exactly; the window's value is their mean weighted by requests. */
 async function latency(db: Queryable, from: string, to: string): Promise<z.output<typeof Latency>> {
   const { rows } = await db.query<{ p50: number | null; p95: number | null; p99: number | null }>(
-    `SELECT sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p50_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p50_ms'), 0) AS p50,
-            sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p95_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p95_ms'), 0) AS p95,
-            sum(l.value * r.value) FILTER (WHERE l.metric = 'latency_p99_ms') / nullif(sum(r.value) FILTER (WHERE l.metric = 'latency_p99_ms'), 0) AS p99
+    `SELECT ${weighted('p50')} AS p50, ${weighted('p95')} AS p95, ${weighted('p99')} AS p99
        FROM daily_rollups l JOIN daily_rollups r ON r.day = l.day AND r.metric = 'requests'
       WHERE l.day BETWEEN $1::date AND $2::date AND l.metric LIKE 'latency_p%'`,
     [from, to],
@@ -134,20 +147,20 @@ async function analytics(db: Queryable, days: number): Promise<AnalyticsReply> {
     retention(db, from, to, 7),
     db.query<{ feature: string; uses: number; users: number }>(
       `SELECT dimension AS feature,
-              sum(value) FILTER (WHERE metric = 'feature_uses')::float8 AS uses,
-              coalesce(sum(value) FILTER (WHERE metric = 'feature_users'), 0)::float8 AS users
+              ${f8("sum(value::numeric) FILTER (WHERE metric = 'feature_uses')")} AS uses,
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'feature_users'), 0)")} AS users
          FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date AND metric IN ('feature_uses', 'feature_users')
         GROUP BY dimension ORDER BY uses DESC NULLS LAST LIMIT 50`,
       [from, to],
     ),
     db.query<{ day: string; events: number; active_users: number; sessions: number; requests: number; errors: number; p95: number | null }>(
       `SELECT day::text AS day,
-              coalesce(sum(value) FILTER (WHERE metric = 'events'), 0)::float8 AS events,
-              coalesce(sum(value) FILTER (WHERE metric = 'active_users'), 0)::float8 AS active_users,
-              coalesce(sum(value) FILTER (WHERE metric = 'sessions'), 0)::float8 AS sessions,
-              coalesce(sum(value) FILTER (WHERE metric = 'requests'), 0)::float8 AS requests,
-              coalesce(sum(value) FILTER (WHERE metric = 'request_errors'), 0)::float8 AS errors,
-              max(value) FILTER (WHERE metric = 'latency_p95_ms') AS p95
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'events'), 0)")} AS events,
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'active_users'), 0)")} AS active_users,
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'sessions'), 0)")} AS sessions,
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'requests'), 0)")} AS requests,
+              ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'request_errors'), 0)")} AS errors,
+              ${f8("max(value::numeric) FILTER (WHERE metric = 'latency_p95_ms')")} AS p95
          FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date GROUP BY day ORDER BY day`,
       [from, to],
     ),
@@ -208,25 +221,26 @@ export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): voi
       const [latest, a] = await Promise.all([
         ctx.db.query<{ name: string; value: number; target: number | null; previous: number | null }>(
           `SELECT DISTINCT ON (name) name, value, target,
-                  (SELECT avg(p.value) FROM business_metrics p
-                    WHERE p.name = b.name AND p.id <> b.id AND p.ts > now() - interval '7 days')::float8 AS previous
+                  (SELECT ${f8('avg(p.value::numeric)')} FROM business_metrics p
+                    WHERE p.name = b.name AND p.id <> b.id AND p.ts > now() - interval '7 days') AS previous
              FROM business_metrics b ORDER BY name, ts DESC, id DESC`,
         ),
         analytics(ctx.db, 30),
       ]);
-      const kpis: Record<string, number> = {};
-      const targets: Record<string, { current: number; target: number; achievement: number | null }> = {};
-      const trends: Record<string, 'increasing' | 'decreasing' | 'stable'> = {};
+      // Entries, not assignments: a KPI stored under a name such as __proto__ stays a key like any other.
+      const kpis: [string, number][] = [];
+      const targets: [string, { current: number; target: number; achievement: number | null }][] = [];
+      const trends: [string, 'increasing' | 'decreasing' | 'stable'][] = [];
       for (const k of latest.rows) {
-        kpis[k.name] = k.value;
-        if (k.target !== null) targets[k.name] = { current: k.value, target: k.target, achievement: ratio(k.value, k.target) };
+        kpis.push([k.name, k.value]);
+        if (k.target !== null) targets.push([k.name, { current: k.value, target: k.target, achievement: ratio(k.value, k.target) }]);
         const change = k.previous === null || k.previous === 0 ? 0 : (k.value - k.previous) / Math.abs(k.previous);
-        trends[k.name] = change > 0.05 ? 'increasing' : change < -0.05 ? 'decreasing' : 'stable';
+        trends.push([k.name, change > 0.05 ? 'increasing' : change < -0.05 ? 'decreasing' : 'stable']);
       }
       return {
-        kpis,
-        targets,
-        trends,
+        kpis: Object.fromEntries(kpis),
+        targets: Object.fromEntries(targets),
+        trends: Object.fromEntries(trends),
         user_metrics: {
           daily_active_users: a.summary.daily_active_users,
           monthly_active_users: a.summary.monthly_active_users,

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { IngestApp, IngestContext } from '../context.js';
 import { commitErrorReports, errorService } from '../error-groups.js';
 import { fingerprint } from '../fingerprint.js';
-import { ErrorReply, oneOrMany, text, timestamp } from '../http/schemas.js';
+import { ErrorReply, oneOrMany, recentTimestamp, text, textRecord, timestamp } from '../http/schemas.js';
 import { QueueRefusedError } from '../write-queue.js';
 
-const ErrorReport = z.strictObject({
+/** One error report as a client sends it; its time within the retention period of `maxAgeDays`, as an event's. */
+const errorReport = (maxAgeDays: number) => z.strictObject({
   /** Stored once: a client retrying after a lost answer does not store the report twice. */
   event_id: z.uuid().optional(),
   type: text(256).min(1),
@@ -15,10 +16,11 @@ const ErrorReport = z.strictObject({
   release: text(128).optional(),
   environment: text(64).optional(),
   user_id: text(256).min(1).optional(),
-  tags: z.record(z.string().max(64), text(256)).optional(),
-  timestamp: timestamp.optional(),
+  tags: textRecord(64, 256, { names: true }).optional(),
+  timestamp: recentTimestamp(maxAgeDays).optional(),
 });
-export type ErrorReportInput = z.input<typeof ErrorReport>;
+type ErrorReport = ReturnType<typeof errorReport>;
+export type ErrorReportInput = z.input<ErrorReport>;
 
 const Stored = z.strictObject({ success: z.literal(true), accepted: z.number().int(), fingerprints: z.array(z.string()), request_id: z.string() });
 
@@ -36,12 +38,12 @@ const Group = z.strictObject({
 
 const ListQuery = z.strictObject({
   since: timestamp.optional(),
-  release: z.string().max(128).optional(),
+  release: text(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
 /** A stored error report as a row of `error_events`. */
-export function errorRow(e: z.output<typeof ErrorReport>, actor: string, now: string): unknown[] {
+export function errorRow(e: z.output<ErrorReport>, actor: string, now: string): unknown[] {
   return [
     fingerprint(e.type, e.message, e.stack),
     e.type,
@@ -64,7 +66,7 @@ export function registerErrorRoutes(app: IngestApp, ctx: IngestContext): void {
     '/api/v1/errors',
     {
       config: { scope: 'ingest' },
-      schema: { body: oneOrMany(ErrorReport, 'errors', 100), response: { 200: Stored, '4xx': ErrorReply, '5xx': ErrorReply } },
+      schema: { body: oneOrMany(errorReport(ctx.config.retentionDays), 'errors', 100), response: { 200: Stored, '4xx': ErrorReply, '5xx': ErrorReply } },
     },
     async (request) => {
       if (ctx.state.closing) throw new QueueRefusedError('closed');

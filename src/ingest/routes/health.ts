@@ -19,7 +19,7 @@ const Health = z.strictObject({
 
 const started = Date.now();
 
-/** Probes and the Prometheus scrape endpoint; public, never audited. */
+/** Probes and the Prometheus scrape endpoints: all public but `/metrics/business`; none is audited but for refusals. */
 export function registerHealthRoutes(app: IngestApp, ctx: IngestContext): void {
   app.get('/health', { schema: { response: { 200: Health } } }, async () => ({
     status: 'ok' as const,
@@ -39,12 +39,15 @@ export function registerHealthRoutes(app: IngestApp, ctx: IngestContext): void {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { database, queue, shutdown } });
   });
 
+  // Open to anyone who reaches the port: the service's own metrics and the custom metrics applications send to be exposed.
+  // Nothing here is kept from callers by the API.
   app.get('/metrics', async (_request, reply) => {
-    const parts = await Promise.all([
-      ctx.metrics.registry.metrics(),
-      ctx.customMetrics.registry.metrics(),
-      ctx.kpis.registry.metrics(),
-    ]);
+    const parts = await Promise.all([ctx.metrics.registry.metrics(), ctx.customMetrics.registry.metrics()]);
     return reply.type(ctx.metrics.registry.contentType).send(parts.filter((p) => p.trim().length > 0).join('\n'));
+  });
+
+  // Business KPIs are for admin keys on the API, so here too they need a key: `metrics` (Prometheus's) or `admin`.
+  app.get('/metrics/business', { config: { scope: 'metrics' } }, async (_request, reply) => {
+    return reply.type(ctx.kpis.registry.contentType).send(await ctx.kpis.registry.metrics());
   });
 }

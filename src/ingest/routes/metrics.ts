@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { commitAudited } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
-import { ErrorReply, jsonObject, oneOrMany, text } from '../http/schemas.js';
+import { ErrorReply, jsonObject, keyNameProblem, oneOrMany, text, textRecord } from '../http/schemas.js';
 import { metricNameProblems } from '../telemetry/custom-metrics.js';
 import { QueueRefusedError } from '../write-queue.js';
 
@@ -11,8 +11,13 @@ const MetricSample = z
     metric_type: z.enum(['counter', 'gauge', 'histogram']),
     value: z.number().finite(),
     help: text(500).optional(),
-    labels: z.record(z.string().max(100), text(200)).optional(),
-    buckets: z.array(z.number().finite()).min(1).max(40).optional(),
+    labels: textRecord(100, 200).optional(),
+    buckets: z
+      .array(z.number().finite())
+      .min(1)
+      .max(40)
+      .refine((b) => new Set(b).size === b.length, 'must not repeat a bucket: each upper bound once')
+      .optional(),
   })
   .superRefine((s, ctx) => {
     for (const p of metricNameProblems(s)) ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
@@ -23,11 +28,25 @@ const MetricSample = z
 
 export const KPI_NAME = /^[a-z_][a-z0-9_]{0,99}$/;
 
+/** The largest KPI value or target: integers up to it are exact in float8, and no sum or average of them can overflow. */
+export const MAX_KPI_VALUE = 1e15;
+const kpiNumber = z
+  .number()
+  .finite()
+  .min(-MAX_KPI_VALUE, `must be at least -${MAX_KPI_VALUE}`)
+  .max(MAX_KPI_VALUE, `must be at most ${MAX_KPI_VALUE}`);
+
 const BusinessMetric = z.strictObject({
-  metric_name: z.string().regex(KPI_NAME, 'must be 1-100 characters of [a-z0-9_], not starting with a digit'),
-  value: z.number().finite(),
+  metric_name: z
+    .string()
+    .regex(KPI_NAME, 'must be 1-100 characters of [a-z0-9_], not starting with a digit')
+    .superRefine((name, ctx) => {
+      const problem = keyNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  value: kpiNumber,
   dimension: z.string().regex(/^[a-z_]{1,32}$/, 'must be 1-32 characters of [a-z_], e.g. daily or monthly').optional(),
-  target: z.number().finite().optional(),
+  target: kpiNumber.optional(),
   metadata: jsonObject(4_096).optional(),
 });
 

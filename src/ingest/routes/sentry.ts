@@ -4,10 +4,9 @@ import { z } from 'zod';
 import type { IngestApp, IngestContext } from '../context.js';
 import { commitErrorReports, errorService } from '../error-groups.js';
 import { customFingerprint, fingerprint } from '../fingerprint.js';
-import { authorize } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { ErrorReply } from '../http/schemas.js';
-import { decodeBody, dsnPublicKey, headerValue, itemJson, parseEnvelope, sentryKey, type Envelope } from '../http/sentry-envelope.js';
+import { decodeBody, headerValue, itemJson, parseEnvelope, sentryKey, type Envelope } from '../http/sentry-envelope.js';
 import { QueueRefusedError } from '../write-queue.js';
 
 // Sentry events come in many shapes across SDKs and versions: a field of an
@@ -63,13 +62,16 @@ const MAX_FRAMES = 50;
 const MAX_TAGS = 100;
 const LEVELS: Record<string, string> = { fatal: 'fatal', critical: 'fatal', error: 'error', warning: 'warning', warn: 'warning', info: 'info', log: 'info', debug: 'debug' };
 
+/** NUL and lone surrogates (a high one without its low one, or a low one alone). */
+const NOT_STORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
- * A string PostgreSQL text and jsonb accept, at most `max` characters: SDK
- * data is trimmed, not refused. NUL becomes U+FFFD here; a lone surrogate
- * becomes U+FFFD in the write queue, for every table.
+ * A string PostgreSQL text and jsonb store exactly, at most `max` characters:
+ * SDK data is cleaned and trimmed, not refused (an SDK drops what is refused).
+ * NUL and lone surrogates become U+FFFD; a cut never leaves half a pair.
  */
 function clean(s: string, max: number): string {
-  return s.replaceAll('\u0000', '\ufffd').slice(0, max);
+  return s.slice(0, max).replace(NOT_STORABLE, '\ufffd');
 }
 
 /** Sentry's event id (32 hex digits, or a UUID with dashes) as a uuid; anything else is not an id. */
@@ -210,16 +212,14 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
       } catch (err) {
         problem = err;
       }
-      // No key in the headers or the query (an SDK posting through a tunnel): the envelope header's DSN names it.
-      // An unknown caller learns nothing about its body: it gets the 401 first.
-      if (!request.principal) authorize(ctx, request, reply, 'ingest', dsnPublicKey(parsed?.header['dsn']));
+      // The key was checked on the headers and query before the body was read; a key only in the envelope's `dsn` is not enough.
       if (problem !== undefined || parsed === undefined) throw problem;
       const events = parsed.items.flatMap((item, i) => (item.type === 'event' ? [SentryEvent.parse(itemJson(item, i))] : []));
       const id = parsed.header['event_id'];
       return store(request, events, parsed.items.map((item) => item.type), typeof id === 'string' ? id : undefined);
     };
     for (const url of ['/api/:projectId/envelope/', '/api/:projectId/envelope']) {
-      child.post(url, { config: { scope: 'ingest', otherKey, keyInBody: true }, schema }, envelope);
+      child.post(url, { config: { scope: 'ingest', otherKey }, schema }, envelope);
     }
 
     const legacy = async (request: FastifyRequest) => {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HttpError } from '../http/errors.js';
+import { keyNameProblem } from '../http/schemas.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
@@ -39,9 +40,15 @@ export function metricNameProblems(s: Pick<MetricSample, 'name' | 'metric_type' 
     }
     const suffix = RESERVED_SUFFIXES.find((x) => s.name.endsWith(x));
     if (suffix) problems.push({ path: 'name', message: `metric name "${s.name}" ends in the reserved suffix ${suffix}` });
+    // The client library keeps metrics and label values in plain objects keyed by name.
+    const builtIn = keyNameProblem(s.name);
+    if (builtIn) problems.push({ path: 'name', message: `metric name ${builtIn}` });
   }
   for (const label of Object.keys(s.labels ?? {})) {
-    if (!LABEL_NAME.test(label) || label.startsWith('__')) {
+    const builtIn = keyNameProblem(label);
+    if (builtIn) {
+      problems.push({ path: `labels.${label}`, message: `label name ${builtIn}` });
+    } else if (!LABEL_NAME.test(label) || label.startsWith('__')) {
       problems.push({ path: `labels.${label}`, message: `invalid label name "${label}": must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __` });
     } else if (s.metric_type === 'histogram' && label === 'le') {
       problems.push({ path: `labels.${label}`, message: 'label "le" is reserved in histograms' });
@@ -58,6 +65,14 @@ interface Family {
 }
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The client library's metric for a sample's name, type, help, labels and buckets. */
+function build(s: MetricSample, labelNames: string[], registers: Registry[]): Family['metric'] {
+  const common = { name: s.name, help: s.help ?? `${s.name} (sent by an application)`, labelNames, registers };
+  if (s.metric_type === 'counter') return new Counter(common);
+  if (s.metric_type === 'gauge') return new Gauge(common);
+  return new Histogram({ ...common, buckets: s.buckets ? [...s.buckets].sort((a, b) => a - b) : DEFAULT_BUCKETS });
+}
 
 /**
  * Applications' metrics, kept in their own registry and exposed on /metrics
@@ -100,6 +115,7 @@ export class CustomMetrics {
           this.refuse('too_many_metrics', 422, 'cardinality_limit', `${at}.name: metric "${s.name}" would exceed the limit of ${this.limits.maxMetrics} metrics`);
         }
         newFamilies.set(s.name, { type: s.metric_type, labelNames });
+        this.tryBuild(s, labelNames, at);
       }
       const key = labelNames.map((l) => s.labels?.[l] ?? '').join('\u0000');
       const known = this.families.get(s.name)?.series;
@@ -114,6 +130,19 @@ export class CustomMetrics {
     }
   }
 
+  /**
+   * Builds a new name's metric unregistered and drops it, so that whatever
+   * the client library refuses is a 400 naming the sample before anything is
+   * stored or audited, never a failure of apply().
+   */
+  private tryBuild(s: MetricSample, labelNames: string[], at: string): void {
+    try {
+      build(s, labelNames, []);
+    } catch (err) {
+      this.refuse('invalid', 400, 'invalid_request', `${at}.name: metric "${s.name}" cannot be created: ${(err as Error).message}`);
+    }
+  }
+
   private refuse(reason: string, status: number, code: string, message: string): never {
     this.onRefused(reason);
     throw new HttpError(status, code, message, [{ path: message.split(':')[0] ?? 'body', message: message.slice(message.indexOf(':') + 2) }]);
@@ -123,14 +152,7 @@ export class CustomMetrics {
     let family = this.families.get(s.name);
     const labelNames = Object.keys(s.labels ?? {}).sort();
     if (!family) {
-      const common = { name: s.name, help: s.help ?? `${s.name} (sent by an application)`, labelNames, registers: [this.registry] };
-      const metric =
-        s.metric_type === 'counter'
-          ? new Counter(common)
-          : s.metric_type === 'gauge'
-            ? new Gauge(common)
-            : new Histogram({ ...common, buckets: s.buckets ? [...s.buckets].sort((a, b) => a - b) : DEFAULT_BUCKETS });
-      family = { type: s.metric_type, labelNames, series: new Set(), metric };
+      family = { type: s.metric_type, labelNames, series: new Set(), metric: build(s, labelNames, [this.registry]) };
       this.families.set(s.name, family);
     }
     family.series.add(labelNames.map((l) => s.labels?.[l] ?? '').join('\u0000'));

@@ -5,6 +5,56 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
 const CREDENTIAL_HEADERS = ['["x-api-key"]', '.authorization', '["x-sentry-auth"]', '.cookie'];
 const REDACTED = ['headers', 'req.headers', 'request.headers'].flatMap((h) => CREDENTIAL_HEADERS.map((c) => `${h}${c}`));
 
+/** Path segments that name a person: the segment after them is replaced by `:id` in logs and spans. */
+const PERSONAL_SEGMENT = /(\/users\/)[^/?#]+/gi;
+
+/**
+ * A request path fit for logs: the route template when the request matched
+ * one (`/api/v1/users/:id/data`), else the raw path with what follows
+ * `/users/` replaced by `:id`; never the query string.
+ */
+export function loggablePath(url: string, route?: string): string {
+  if (route) return route;
+  const path = url.split('?')[0] ?? '';
+  return path.replace(PERSONAL_SEGMENT, '$1:id');
+}
+
+/** A client address cut to its network: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:85a3::`). */
+export function truncateIp(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  const v4 = mapped?.[1] ?? (/^\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip : undefined);
+  if (v4) return `${v4.split('.').slice(0, 3).join('.')}.0`;
+  if (!ip.includes(':')) return '[redacted]';
+  const [head = '', tail] = ip.split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  const net = groups.slice(0, 3).map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
+  while (net.length < 3) net.push('0');
+  return `${net.join(':')}::`;
+}
+
+/** Fields of a log line that may carry personal data, and how each is made safe. */
+const PERSONAL_FIELDS: Readonly<Record<string, (v: string) => string>> = {
+  'source.ip': truncateIp,
+  'client.ip': truncateIp,
+  'url.path': (v) => loggablePath(v),
+  // A user id has no place in a line: whoever needs one reads the database.
+  'user.id': () => '[redacted]',
+};
+
+/** The line with its personal fields made safe; the same object when it has none. */
+export function withoutPersonalData(obj: Record<string, unknown>): Record<string, unknown> {
+  let out = obj;
+  for (const field in PERSONAL_FIELDS) {
+    const v = obj[field];
+    if (typeof v !== 'string') continue;
+    if (out === obj) out = { ...obj };
+    out[field] = PERSONAL_FIELDS[field]!(v);
+  }
+  return out;
+}
+
 /**
  * pino options writing Elastic Common Schema field names (`@timestamp`,
  * `log.level`, `message`, `service.name`, `error.*`), so that Filebeat and the
@@ -25,6 +75,8 @@ export function ecsLoggerOptions(opts: { level: string; serviceName: string; ser
     },
     formatters: {
       level: (label) => ({ 'log.level': label }),
+      // Every line, whoever writes it: addresses cut to their network, ids out of paths.
+      log: withoutPersonalData,
     },
     serializers: {
       error: (err: unknown) =>

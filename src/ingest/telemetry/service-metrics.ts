@@ -19,6 +19,9 @@ export class ServiceMetrics {
   readonly customMetricRefused: Counter<'reason'>;
   readonly authFailures: Counter<'reason'>;
   readonly rateLimited: Counter;
+  readonly refused: Counter<'reason' | 'route'>;
+  readonly sourceRateLimited: Counter;
+  readonly keyReloads: Counter<'outcome'>;
   readonly errorsIngested: Counter<'service_name' | 'level'>;
   readonly newErrorGroups: Counter<'service_name'>;
   private readonly errorServices = new Set<string>();
@@ -104,6 +107,23 @@ export class ServiceMetrics {
     this.rateLimited = new Counter({
       name: 'ingest_rate_limited_total',
       help: 'Requests refused with 429 by the per-key rate limit.',
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'ingest_requests_refused_total',
+      help: 'Requests answered 4xx, or 5xx without a stored write, by reason and route template; the audit log keeps one row per source, reason and minute.',
+      labelNames: ['reason', 'route'],
+      registers,
+    });
+    this.sourceRateLimited = new Counter({
+      name: 'ingest_source_rate_limited_total',
+      help: 'Requests without a valid key refused with 429 by the per-address rate limit.',
+      registers,
+    });
+    this.keyReloads = new Counter({
+      name: 'ingest_api_key_reloads_total',
+      help: 'Reads of the API key file after a change, by outcome (a failed read keeps the keys in use).',
+      labelNames: ['outcome'],
       registers,
     });
     // `service_name`, not `service`: the scrape job sets `service` (the ingest service's own) on every series.
