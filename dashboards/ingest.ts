@@ -4,6 +4,8 @@ import { DASHBOARD_UIDS } from '../src/authoring/index.js';
 import { type DashboardContext, promql, promqlInstant, quantile, section, stackDashboard, statPanel, sumRate, tablePanel, timeseriesPanel } from './common/index.js';
 
 const J = 'job="obstack-ingest"';
+/** The KPIs come from the key-protected /metrics/business, a job of their own. */
+const KPI = 'job="obstack-ingest-business"';
 
 /** The ingest/analytics service: what it accepts, how fast it commits, what it refuses, and the KPIs it exposes. */
 export function ingest(_ctx: DashboardContext): DashboardBuilder {
@@ -87,9 +89,9 @@ export function ingest(_ctx: DashboardContext): DashboardBuilder {
       description: 'The latest value of each KPI applications posted to /api/v1/monitoring/business-metrics, its target and how much of it is reached.',
       w: 24,
       queries: [
-        promqlInstant(`max by (kpi) (business_kpi_value{${J}})`),
-        promqlInstant(`max by (kpi) (business_kpi_target{${J}})`),
-        promqlInstant(`max by (kpi) (business_kpi_value{${J}}) / max by (kpi) (business_kpi_target{${J}})`),
+        promqlInstant(`max by (kpi) (business_kpi_value{${KPI}})`),
+        promqlInstant(`max by (kpi) (business_kpi_target{${KPI}})`),
+        promqlInstant(`max by (kpi) (business_kpi_value{${KPI}}) / max by (kpi) (business_kpi_target{${KPI}})`),
       ],
       transformations: [
         { id: 'merge', options: {} },

@@ -17,6 +17,8 @@ export function ingestRules(env: Environment): RuleGroup[] {
       name: 'obstack.ingest',
       rules: [
         jobDown(runbook, { alert: 'IngestDown', job: 'obstack-ingest', service, severity: 'P2', what: 'The ingest service' }),
+        // The KPIs need Prometheus's key (components.ingest.prometheusKey): a missing or wrong key shows here, not as empty panels only.
+        jobDown(runbook, { alert: 'IngestKpiScrapeFailing', job: 'obstack-ingest-business', service, severity: 'P4', what: "The ingest service's KPI endpoint" }),
         alert({
           alert: 'IngestHighErrorRate',
           threshold: 0.05,

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { PAGING_RECEIVERS, RECEIVERS, RULES_DIR, SERVICE_ACCOUNT_DIR, SEVERITIES, TEMPLATES_FILE, teamReceivers } from '../constructs/index.js';
 import { parse } from 'yaml';
 import { type AlertRoute, type Environment, matcherRegex } from '../config/index.js';
@@ -15,6 +15,7 @@ import {
   toOfflineConfig,
   validateKubernetesSchema,
 } from '../validate/index.js';
+import { SCRAPE_SECRETS_DIR } from '../constructs/prometheus/declared-jobs.js';
 import type { SynthesizedEnvironment } from './synthesize.js';
 import { type RuleFinding, lintRuleFiles, parseRuleFileText } from '../validate/rules-lint.js';
 import type { RuleFile } from '../authoring/index.js';
@@ -62,8 +63,14 @@ export function checkWithTools(result: SynthesizedEnvironment): Finding[] {
       mkdirSync(saDir, { recursive: true });
       writeFileSync(join(saDir, 'token'), 'placeholder-token\n');
       writeFileSync(join(saDir, 'ca.crt'), '');
-      const offline = toOfflineConfig(prom, root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: rulesDir });
+      const offline = toOfflineConfig(prom, root, { [SERVICE_ACCOUNT_DIR]: saDir, [RULES_DIR]: rulesDir, [SCRAPE_SECRETS_DIR]: join(root, 'scrape-secrets') });
       findings.push(...offline.findings);
+      // promtool opens bearer-token files (the mounted Secret keys): placeholders, only inside the scratch folder.
+      for (const file of offline.placeholderFiles) {
+        if (existsSync(file) || relative(root, file).startsWith('..')) continue;
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, 'placeholder\n');
+      }
       const file = join(root, 'prometheus.yml');
       writeFileSync(file, offline.text);
       const res = promtoolCheckConfig(file);

@@ -60,6 +60,8 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       apiKeys: { secretName: 'ingest-api-keys', key: 'keys.json' },
       alertmanagerKey: { secretName: 'ingest-alertmanager', key: 'api-key' },
+      prometheusKey: { secretName: 'ingest-prometheus', key: 'api-key' },
+      erasureKey: { secretName: 'ingest-api-keys', key: 'erasure-key' },
       retentionDays: 90,
       database: {
         type: 'in-cluster',

@@ -28,6 +28,12 @@ export const IngestConfig = z
     alertmanagerKey: SecretRef.describe(
       'Secret key holding the API key (with the ingest scope) that Alertmanager presents to the alert-history webhook',
     ),
+    prometheusKey: SecretRef.describe(
+      'Secret key holding the API key (with the metrics scope) that Prometheus presents to scrape /metrics/business',
+    ),
+    erasureKey: SecretRef.describe(
+      'Secret key holding the key (at least 32 characters, openssl rand -hex 32) of the digest an erasure keeps of a user id',
+    ),
     autoscaling: z
       .strictObject({
         maxReplicas: z.number().int().min(1),

@@ -21,6 +21,7 @@ export const STACK_JOB_NAMES = [
   'kube-state-metrics',
   'kube-state-metrics-self',
   'obstack-ingest',
+  'obstack-ingest-business',
   'elasticsearch',
   'logstash',
   'jaeger',

@@ -82,6 +82,8 @@ export class ObservabilityStack extends Chart {
           image: image('prometheus', c.prometheus.image),
           clusterDomain: env.clusterDomain,
           scrape: env.scrape,
+          // The ingest service's /metrics/business needs its key; the service registers that endpoint below.
+          componentScrapeSecrets: c.ingest.enabled ? [c.ingest.prometheusKey] : [],
         })
       : undefined;
     const ingest = c.ingest.enabled

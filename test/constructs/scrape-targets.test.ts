@@ -206,8 +206,12 @@ describe('scrape: the jobs in prometheus.yml', () => {
       const sa = join(root, 'sa');
       mkdirSync(sa);
       writeFileSync(join(sa, 'token'), 'x');
-      const offline = toOfflineConfig(text, root, { [SERVICE_ACCOUNT_DIR]: sa, [RULES_DIR]: join(root, 'rules') });
+      const offline = toOfflineConfig(text, root, { [SERVICE_ACCOUNT_DIR]: sa, [RULES_DIR]: join(root, 'rules'), [SCRAPE_SECRETS_DIR]: join(root, 'secrets') });
       expect(offline.findings).toEqual([]);
+      // promtool opens the ingest job's bearer-token file (the other Secret files it does not open).
+      expect([...offline.placeholderFiles].sort()).toEqual([join(root, 'secrets', 'ingest-prometheus', 'api-key'), join(sa, 'token')].sort());
+      mkdirSync(join(root, 'secrets', 'ingest-prometheus'), { recursive: true });
+      writeFileSync(join(root, 'secrets', 'ingest-prometheus', 'api-key'), 'x');
       writeFileSync(join(root, 'prometheus.yml'), offline.text);
       const res = promtoolCheckConfig(join(root, 'prometheus.yml'));
       expect(res.output).toContain('SUCCESS');
@@ -274,7 +278,10 @@ describe('scrape: the jobs in prometheus.yml', () => {
     const names = (parse(plain.files.get('prometheus.yml') ?? '') as Json).scrape_configs.map((j: Json) => j.job_name);
     expect(names.every((n: string) => (STACK_JOB_NAMES as readonly string[]).includes(n))).toBe(true);
     const pod = (find(plain.objects, 'StatefulSet', 'prometheus') as Json).spec.template.spec;
-    expect(pod.volumes.some((v: Json) => v.name.startsWith('scrape-secret'))).toBe(false);
+    // Only the ingest service's key for /metrics/business.
+    expect(pod.volumes.filter((v: Json) => v.name.startsWith('scrape-secret'))).toEqual([
+      { name: 'scrape-secret-0', secret: { secretName: 'ingest-prometheus', items: [{ key: 'api-key', path: 'api-key' }] } },
+    ]);
   });
 });
 

@@ -36,6 +36,7 @@ export class IngestService extends StackComponent {
   readonly readerPassword?: SecretRef;
   private readonly clusterDomain: string;
   private readonly alertmanagerToken: SecretRef;
+  private readonly prometheusToken: SecretRef;
   /** Shared by the Deployment and the CronJobs; read at synth time. */
   private readonly env: k8s.EnvVar[] = [];
 
@@ -52,6 +53,7 @@ export class IngestService extends StackComponent {
     const { settings } = props;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.alertmanagerToken = settings.alertmanagerKey;
+    this.prometheusToken = settings.prometheusKey;
     const uid = IMAGE_UIDS.ingest;
     this.addServiceAccount();
 
@@ -84,6 +86,8 @@ export class IngestService extends StackComponent {
     env.push(
       ...databaseEnv,
       { name: 'INGEST_API_KEYS_FILE', value: `${KEYS_DIR}/${settings.apiKeys.key}` },
+      // Keys the digest an erasure keeps of a user id; the service refuses to start without it on PostgreSQL.
+      { name: 'INGEST_ERASURE_KEY', valueFrom: { secretKeyRef: { name: settings.erasureKey.secretName, key: settings.erasureKey.key } } },
       { name: 'INGEST_RETENTION_DAYS', value: String(settings.retentionDays) },
       { name: 'OTEL_SERVICE_NAME', value: 'obstack-ingest' },
       { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
@@ -205,8 +209,24 @@ export class IngestService extends StackComponent {
     return `http://${this.name}.${this.namespace}.svc.${this.clusterDomain}:${PORT}`;
   }
 
+  /**
+   * `/metrics` (open), and `/metrics/business` (the KPIs) with the key of
+   * `prometheusKey`, which Prometheus must mount (its `componentScrapeSecrets`).
+   * The KPIs keep a job of their own: relabelling it to `obstack-ingest` would
+   * give the two targets the same labels and collide their `up` series.
+   */
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
-    return [{ jobName: 'obstack-ingest', namespace: this.namespace, serviceName: this.name, portName: 'http' }];
+    return [
+      { jobName: 'obstack-ingest', namespace: this.namespace, serviceName: this.name, portName: 'http' },
+      {
+        jobName: 'obstack-ingest-business',
+        namespace: this.namespace,
+        serviceName: this.name,
+        portName: 'http',
+        path: '/metrics/business',
+        bearerToken: this.prometheusToken,
+      },
+    ];
   }
 
   /**

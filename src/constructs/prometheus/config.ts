@@ -1,4 +1,5 @@
 import type { ScrapeEndpoint } from './scrape.js';
+import { secretFile } from './declared-jobs.js';
 import { type Duration, durationSeconds } from '../../authoring/types.js';
 
 /** The in-pod paths of what Prometheus reads from its service account. */
@@ -45,6 +46,8 @@ function endpointJob(e: ScrapeEndpoint): Record<string, unknown> {
   return {
     job_name: e.jobName,
     metrics_path: e.path ?? '/metrics',
+    // Read at every scrape, so a rotated key in the mounted Secret is used without a reload.
+    ...(e.bearerToken ? { authorization: { type: 'Bearer', credentials_file: secretFile(e.bearerToken) } } : {}),
     kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: [e.namespace] } }],
     relabel_configs: relabel,
   };

@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
-import type { Environment, Image, ScrapeConfig } from '../../config/index.js';
+import type { Environment, Image, ScrapeConfig, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { configReloaderContainer } from '../common/config-reloader.js';
@@ -13,7 +13,7 @@ import { dataVolume } from '../common/storage.js';
 import { addIngress, ingressUrl } from '../common/ingress.js';
 import { RULES_DIR, type TeamOwnership, buildPrometheusConfig } from './config.js';
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
-import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets } from './declared-jobs.js';
+import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets, secretFile } from './declared-jobs.js';
 import { yamlText } from '../../config/yaml-text.js';
 
 export type PrometheusSettings = Environment['components']['prometheus'];
@@ -28,6 +28,12 @@ export interface PrometheusProps {
   readonly clusterDomain?: string;
   /** Scrape jobs the environment declares: static targets, monitors, raw scrape_configs. @default - none */
   readonly scrape?: ScrapeConfig;
+  /**
+   * Secret keys the stack's components' scrape endpoints read (`ScrapeEndpoint.bearerToken`),
+   * mounted with the declared jobs' ones; `scrape()` refuses an endpoint whose key is not here.
+   * @default - none
+   */
+  readonly componentScrapeSecrets?: readonly SecretRef[];
   /** The config-reloader sidecar's image. @default IMAGES.configReloader */
   readonly reloaderImage?: Image;
 }
@@ -49,6 +55,8 @@ export class Prometheus extends StackComponent {
   private readonly teamOwnership: TeamOwnership[] = [];
   private readonly ruleFiles = new Map<string, string>();
   private readonly declared: readonly Record<string, unknown>[];
+  /** In-pod files of the mounted scrape Secret keys. */
+  private readonly mountedSecretFiles: ReadonlySet<string>;
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
     super(scope, id, {
@@ -67,7 +75,10 @@ export class Prometheus extends StackComponent {
     const jobContext = { namespace: props.namespace, clusterDomain: this.clusterDomain };
     this.declared = props.scrape ? declaredJobs(props.scrape, jobContext, settings.scrapeInterval) : [];
     // Only the keys the jobs read, each Secret mounted on its own below SCRAPE_SECRETS_DIR.
-    const secrets = [...(props.scrape ? scrapeSecrets(props.scrape) : new Map<string, Set<string>>()).entries()].sort(([a], [b]) => a.localeCompare(b));
+    const bySecret = props.scrape ? scrapeSecrets(props.scrape) : new Map<string, Set<string>>();
+    for (const r of props.componentScrapeSecrets ?? []) bySecret.set(r.secretName, (bySecret.get(r.secretName) ?? new Set()).add(r.key));
+    const secrets = [...bySecret.entries()].sort(([a], [b]) => a.localeCompare(b));
+    this.mountedSecretFiles = new Set(secrets.flatMap(([secretName, keys]) => [...keys].map((key) => secretFile({ secretName, key }))));
     const secretVolumes: k8s.Volume[] = secrets.map(([secretName, keys], i) => ({
       name: `scrape-secret-${i}`,
       secret: { secretName, items: [...keys].sort().map((key) => ({ key, path: key })) },
@@ -225,6 +236,14 @@ export class Prometheus extends StackComponent {
 
   /** Scrapes every endpoint of a component of the stack. */
   scrape(target: ScrapeTarget): void {
+    for (const e of target.scrapeEndpoints) {
+      if (e.bearerToken && !this.mountedSecretFiles.has(secretFile(e.bearerToken))) {
+        throw new Error(
+          `scrape endpoint "${e.jobName}" reads its bearer token from Secret "${e.bearerToken.secretName}" key "${e.bearerToken.key}", ` +
+            'which Prometheus does not mount: pass it in componentScrapeSecrets',
+        );
+      }
+    }
     this.endpoints.push(...target.scrapeEndpoints);
   }
 

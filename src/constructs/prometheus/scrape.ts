@@ -1,3 +1,5 @@
+import type { SecretRef } from '../../config/index.js';
+
 /** One scrape job for a component of the stack, discovered through its Service's endpoints. */
 export interface ScrapeEndpoint {
   /** The `job` label every series of the target carries. */
@@ -10,6 +12,12 @@ export interface ScrapeEndpoint {
   readonly path?: string;
   /** Use the node name as `instance` (node-exporter), so dashboards show nodes, not pod IPs. */
   readonly instanceFromNode?: boolean;
+  /**
+   * A Secret key holding the token Prometheus presents as `Authorization: Bearer`;
+   * the Prometheus construct must mount it (its `componentScrapeSecrets` prop).
+   * @default - no authorization
+   */
+  readonly bearerToken?: SecretRef;
 }
 
 /** Something Prometheus can scrape: every component of the stack implements it. */
