@@ -1,4 +1,14 @@
 import { parse } from 'yaml';
+import { knownDocument } from '../authoring/known-documents.js';
+
+/** An alertmanager.yml as data: the data it was written from when this process wrote it, else parsed (once per text). */
+let lastParsed: { readonly text: string; readonly file: AlertmanagerFile } | undefined;
+function alertmanagerFile(text: string): AlertmanagerFile {
+  const known = knownDocument(text);
+  if (known) return known.data as AlertmanagerFile;
+  if (lastParsed?.text !== text) lastParsed = { text, file: parse(text) as AlertmanagerFile };
+  return lastParsed.file;
+}
 
 export const SEVERITIES = ['P1', 'P2', 'P3', 'P4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -34,7 +44,7 @@ interface AlertmanagerFile {
 /** The receivers of an alertmanager.yml, in file order. */
 export function receiversOf(alertmanagerYml: string | undefined): ReceiverSummary[] {
   if (!alertmanagerYml) return [];
-  const file = parse(alertmanagerYml) as AlertmanagerFile;
+  const file = alertmanagerFile(alertmanagerYml);
   return (file.receivers ?? []).map((r) => ({ name: String(r.name), channels: channelsOf(r) }));
 }
 
@@ -91,7 +101,7 @@ function severityMatches(matchers: readonly string[], severity: Severity): Sever
  */
 export function deliveriesFor(alertmanagerYml: string | undefined, severity: Severity): Delivery[] {
   if (!alertmanagerYml) return [];
-  const file = parse(alertmanagerYml) as AlertmanagerFile;
+  const file = alertmanagerFile(alertmanagerYml);
   if (!file.route) return [];
   return walk(file.route, severity, [], []).deliveries;
 }

@@ -14,6 +14,7 @@ import type { TeamOwnership } from '../prometheus/config.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { type HistoryWebhook, SECRETS_DIR, TEMPLATES_FILE, allChannels, buildAlertmanagerConfig, referencedSecrets } from './config.js';
 import { yamlText } from '../../config/yaml-text.js';
+import { rememberDocument } from '../../authoring/known-documents.js';
 
 export type AlertmanagerSettings = Environment['components']['alertmanager'];
 
@@ -239,7 +240,9 @@ export class Alertmanager extends StackComponent {
 
   /** The exact alertmanager.yml that goes into the Secret. */
   renderConfig(): string {
-    return yamlText(buildAlertmanagerConfig(this.alerting, this.history, this.teams));
+    const config = buildAlertmanagerConfig(this.alerting, this.history, this.teams);
+    // The checks, the report and the runbook pages read this text again: they take the data from here.
+    return rememberDocument(yamlText(config), config);
   }
 }
 
