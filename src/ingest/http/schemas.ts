@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** NUL or any surrogate: a string without them has no problem for PostgreSQL. */
+const MAYBE_PROBLEM = /[\u0000\ud800-\udfff]/;
+
 /** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -9,6 +12,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * valid in a JSON string) into U+FFFD while jsonb refuses it.
  */
 export function textProblem(s: string): string | undefined {
+  // Almost every string has neither: one scan for the characters that could be a problem.
+  if (!MAYBE_PROBLEM.test(s)) return undefined;
   if (s.includes('\u0000')) return 'must not contain NUL characters (\\u0000)';
   if (LONE_SURROGATE.test(s)) return 'must not contain a lone surrogate (\\ud800-\\udfff without its pair): it is not valid Unicode';
   return undefined;
@@ -104,6 +109,8 @@ const OFFSET = /([+-])(\d\d):(\d\d)$/;
 
 /** Why PostgreSQL would refuse, or the service should not keep, an ISO 8601 date-time with a zone; undefined when neither. */
 export function instantProblem(s: string): string | undefined {
+  // Not a date-time at all: the format check says so, once.
+  if (Number.isNaN(Date.parse(s)) && !OFFSET.test(s)) return undefined;
   const m = OFFSET.exec(s);
   if (m && Number(m[2]) * 60 + Number(m[3]) > MAX_OFFSET_MINUTES) return `the zone offset ${m[0]} is out of range: it must be between -14:00 and +14:00`;
   const t = Date.parse(s);
@@ -118,8 +125,8 @@ const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601
  * between 1970 and the end of 9999. Passed to PostgreSQL as sent; digits
  * beyond microseconds are rounded there.
  */
-export const timestamp = isoDateTime.pipe(
-  z.string().superRefine((s, ctx) => {
+export const timestamp = isoDateTime.check(
+  z.superRefine((s: string, ctx) => {
     const problem = instantProblem(s);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
@@ -127,8 +134,13 @@ export const timestamp = isoDateTime.pipe(
 
 /** A timestamp of something that happened: within the last `maxAgeDays` days (the retention period) and at most an hour ahead. */
 export const recentTimestamp = (maxAgeDays: number) =>
-  timestamp.pipe(
-    z.string().superRefine((s, ctx) => {
+  isoDateTime.check(
+    z.superRefine((s: string, ctx) => {
+      const problem = instantProblem(s);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return;
+      }
       const t = Date.parse(s);
       const now = Date.now();
       if (t > now + 3_600_000) ctx.addIssue({ code: 'custom', message: 'must not be more than 1 hour in the future' });
