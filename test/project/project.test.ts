@@ -4,18 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError } from '../../src/config/index.js';
 import { ContentError, loadProject, ProjectError, projectLayout, synth } from '../../src/project/index.js';
+import { SOURCE_ALIAS, writeProjectFile } from '../support/project.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-// Content files import 'obstack'; here it is this checkout's sources rather than an installed package.
-const ALIAS = { obstack: join(ROOT, 'src', 'index.ts') };
+const ALIAS = SOURCE_ALIAS;
 
 let dir: string;
 
-function write(rel: string, text: string): void {
-  const path = join(dir, rel);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-}
+const write = (rel: string, text: string): void => writeProjectFile(dir, rel, text);
 
 const ENV = `name: dev
 alerting:
