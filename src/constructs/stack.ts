@@ -164,6 +164,16 @@ export class ObservabilityStack extends Chart {
     if (ingest && logsAndTraces.jaeger && collector) {
       ingest.sendTracesTo({ selector: collector.selector, otlpHttpPort: JAEGER_PORTS.otlpHttp, otlpHttpUrl: logsAndTraces.jaeger.otlpEndpoint });
     }
+    if (ingest && logsAndTraces.jaeger) {
+      // GET /api/v1/monitoring/traces/{id} answers from Jaeger's query API.
+      ingest.readTracesFrom(logsAndTraces.jaeger);
+      logsAndTraces.jaeger.allowFrom(ingest);
+    }
+    if (ingest && prometheus) {
+      // The health score, system metrics, trends and bottlenecks come from Prometheus's HTTP API.
+      ingest.queryPrometheus(prometheus);
+      prometheus.allowFrom(ingest);
+    }
 
     this.prometheus = prometheus;
     this.alertmanager = alertmanager;

@@ -239,6 +239,22 @@ export class IngestService extends StackComponent {
     this.env.push({ name: 'ALERTMANAGER_URL', value: alertmanager.url });
   }
 
+  /**
+   * Lets the service read Prometheus's HTTP API (`INGEST_PROMETHEUS_URL`) for the
+   * health score, system metrics and the analytics' trends and bottlenecks; the
+   * caller also lets the service in: `prometheus.allowFrom(ingest)`.
+   */
+  queryPrometheus(prometheus: { readonly url: string; readonly selector: Record<string, string>; readonly port: number }): void {
+    this.egress.push({ peers: [{ pods: prometheus.selector }], ports: [{ port: prometheus.port }] });
+    this.env.push({ name: 'INGEST_PROMETHEUS_URL', value: prometheus.url });
+  }
+
+  /** Lets the service read traces from Jaeger's query API (`INGEST_JAEGER_QUERY_URL`); the caller also calls `jaeger.allowFrom(ingest)`. */
+  readTracesFrom(jaeger: { readonly url: string; readonly selector: Record<string, string>; readonly port: number }): void {
+    this.egress.push({ peers: [{ pods: jaeger.selector }], ports: [{ port: jaeger.port }] });
+    this.env.push({ name: 'INGEST_JAEGER_QUERY_URL', value: jaeger.url });
+  }
+
   /** Lets the service send its traces to an OTLP/HTTP collector (the Deployment and its jobs read the same env). */
   sendTracesTo(collector: { readonly selector: Record<string, string>; readonly otlpHttpPort: number; readonly otlpHttpUrl: string }): void {
     this.egress.push({ peers: [{ pods: collector.selector }], ports: [{ port: collector.otlpHttpPort }] });
