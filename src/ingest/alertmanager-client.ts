@@ -42,7 +42,7 @@ export function equalityMatchers(labels: Readonly<Record<string, string>>): Sile
 }
 
 /**
- * The silences of Alertmanager's API v2 (`/api/v2/silences`), through Node's
+ * Alerts and silences of Alertmanager's API v2, through Node's
  * fetch. Every call has its own timeout covering the answer's body as well.
  */
 export class AlertmanagerClient {
@@ -54,6 +54,12 @@ export class AlertmanagerClient {
   ) {
     // A trailing slash keeps a path prefix (`--web.route-prefix`) when the API paths are resolved against it.
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  }
+
+  /** Sends alerts (`POST /api/v2/alerts`); Alertmanager routes and notifies them as it does Prometheus's. */
+  async postAlerts(alerts: readonly unknown[]): Promise<void> {
+    const { status, body } = await this.call('POST', 'api/v2/alerts', alerts);
+    if (status !== 200) throw this.refused('POST', 'api/v2/alerts', status, body);
   }
 
   /** Creates a silence and returns its id. */
