@@ -3,7 +3,7 @@ import { checkSynthesized } from '../../src/cli/check.js';
 import { type Json, environment, example, find, synth } from './helpers.js';
 
 const pods = (name: string, instance: string) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': instance } } });
-const envOf = (objects: unknown[]): Json[] => (find(objects, 'Deployment', 'ingest') as Json).spec.template.spec.containers[0].env;
+const envOf = (objects: Parameters<typeof find>[0]): Json[] => (find(objects, 'Deployment', 'ingest') as Json).spec.template.spec.containers[0].env;
 
 describe('IngestService reading Prometheus and Jaeger', () => {
   it("hands the service Prometheus's and Jaeger's query URLs and opens both flows, from the service and into each", () => {
