@@ -288,6 +288,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
       if (request.url.startsWith('/api/') || status === 401 || status === 403 || status === 404 || status === 429) {
         firstOfKind = refusals.record({
           actor: request.principal?.name ?? null,
+          project: request.principal?.project ?? null,
           resource: `${request.method} ${route}`,
           status,
           reason,
@@ -313,6 +314,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
           'http.response.status_code': status,
           'event.duration': Math.round(reply.elapsedTime * 1e6),
           'user.name': request.principal?.name,
+          'labels.project': request.principal?.project,
           'trace.id': request.traceId ?? undefined,
         },
         'request completed',

@@ -17,6 +17,8 @@ export interface AuditEntry {
   readonly userAgent?: string | null;
   readonly requestId?: string | null;
   readonly metadata?: Record<string, unknown>;
+  /** The project the entry belongs to (the key's); null for what concerns no one project (a job, a request without a valid key). */
+  readonly project?: string | null;
 }
 
 /** The entry as a row of `audit_log` in TABLES column order. */
@@ -32,6 +34,7 @@ export function auditRow(e: AuditEntry): unknown[] {
     e.userAgent?.slice(0, 512) ?? null,
     e.requestId ?? null,
     e.metadata ?? {},
+    e.project ?? null,
   ];
 }
 
@@ -39,6 +42,12 @@ export function auditRow(e: AuditEntry): unknown[] {
 export function requestFacts(request: FastifyRequest): Pick<AuditEntry, 'ip' | 'userAgent' | 'requestId'> {
   const ua = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null, requestId: request.id };
+}
+
+/** Who the entry is about: the key's name as actor, and its project. */
+export function principalFacts(request: FastifyRequest): Pick<AuditEntry, 'actor' | 'project'> {
+  const p = request.principal!;
+  return { actor: p.name, project: p.project };
 }
 
 /**
@@ -56,6 +65,7 @@ export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
       'event.outcome': e.outcome === 'success' ? 'success' : 'failure',
       'event.reason': e.reason ?? undefined,
       'user.name': e.actor ?? undefined,
+      'labels.project': e.project ?? undefined,
       'source.ip': e.ip ?? undefined,
       'user_agent.original': e.userAgent ?? undefined,
       'audit.resource_type': e.resourceType ?? undefined,
@@ -77,7 +87,9 @@ export type WriteAudit = Pick<AuditEntry, 'action' | 'resourceType' | 'resourceI
  * rows; rejects as the write queue does.
  */
 export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: FastifyRequest, rows: Rows, audit: WriteAudit): Promise<Returned> {
-  const entry: AuditEntry = { actor: request.principal!.name, outcome: 'success', ...audit, ...requestFacts(request) };
+  const { name, project } = request.principal!;
+  // Named fields first, then the spreads: an object literal V8 builds fast, as this runs on every write.
+  const entry: AuditEntry = { actor: name, project, outcome: 'success', ...audit, ...requestFacts(request) };
   const returned = await ctx.queue.enqueue({ ...rows, audit_log: [auditRow(entry)] });
   logAudit(request.log, entry);
   return returned;
@@ -86,6 +98,8 @@ export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: 
 /** One refused request, as the refusal audit needs it. */
 export interface Refusal {
   readonly actor: string | null;
+  /** The project of the key presented, when it was recognised. */
+  readonly project: string | null;
   /** `METHOD /route/template`. */
   readonly resource: string;
   readonly status: number;
@@ -193,6 +207,7 @@ function entry(r: Refusal, metadata: Record<string, unknown>): AuditEntry {
     ip: r.ip,
     userAgent: r.userAgent,
     requestId: r.requestId,
+    project: r.project,
     metadata: { status: r.status, ...metadata },
   };
 }

@@ -5,8 +5,23 @@ import { z } from 'zod';
 export const SCOPES = ['ingest', 'read', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** A project's name: what every stored row and every read is scoped by. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** The project of a key that names none: every key and row from before projects existed is in it. */
+export const DEFAULT_PROJECT = 'default';
+
 const ApiKeySchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'name must be 1-64 characters of [a-zA-Z0-9_.-]'),
+  /** The project the key writes to and reads from; a key sees no other project's data. */
+  project: z
+    .string()
+    .regex(PROJECT_NAME, 'project must be 1-63 characters of [a-z0-9_-], starting with a letter or a digit, e.g. shop')
+    .default(DEFAULT_PROJECT),
+  /**
+   * The numeric project id of the DSN a Sentry SDK is given with this key (SDKs refuse a DSN
+   * whose project id is not a number); a Sentry route's path must name it or the project.
+   */
+  sentryProjectId: z.string().regex(/^\d{1,20}$/, 'sentryProjectId must be 1-20 digits (the project id of the Sentry DSN, e.g. "1"), as a string').optional(),
   // Short keys can be guessed; a Secret generated with `openssl rand -hex 32` is 64 characters.
   key: z.string().min(24, 'key must be at least 24 characters'),
   scopes: z.array(z.enum(SCOPES)).min(1),
@@ -20,11 +35,19 @@ export type ApiKey = z.output<typeof ApiKeySchema>;
 export const ApiKeysSchema = z.array(ApiKeySchema).min(1, 'at least one API key is required').superRefine((keys, ctx) => {
   const names = new Set<string>();
   const values = new Set<string>();
+  const sentryProjects = new Map<string, string>();
   for (const [i, k] of keys.entries()) {
     if (names.has(k.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate key name ${k.name}` });
     if (values.has(k.key)) ctx.addIssue({ code: 'custom', path: [i, 'key'], message: 'duplicate key value' });
     names.add(k.name);
     values.add(k.key);
+    if (k.sentryProjectId === undefined) continue;
+    // One DSN project id names one project, as in Sentry: a DSN copied between projects is then refused, not misfiled.
+    const owner = sentryProjects.get(k.sentryProjectId);
+    if (owner !== undefined && owner !== k.project) {
+      ctx.addIssue({ code: 'custom', path: [i, 'sentryProjectId'], message: `sentryProjectId ${k.sentryProjectId} already belongs to project ${owner}, got project ${k.project}` });
+    }
+    sentryProjects.set(k.sentryProjectId, owner ?? k.project);
   }
 });
 
@@ -152,7 +175,7 @@ export function parseConfig(input: IngestConfigInput): IngestConfig {
 /**
  * Reads the configuration from environment variables, as the Deployment sets
  * them. API keys come from `INGEST_API_KEYS_FILE` (a mounted Secret holding a
- * JSON array of `{name, key, scopes}`) or, failing that, `INGEST_API_KEYS`
+ * JSON array of `{name, key, scopes, project?}`) or, failing that, `INGEST_API_KEYS`
  * with the same JSON.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {

@@ -20,12 +20,12 @@ export function errorService(tags: Readonly<Record<string, unknown>> | undefined
 
 /**
  * The `error_groups` row (TABLES column order) of a row of `error_events`:
- * fingerprint, service, type, culprit (the top frame, a place in the code),
- * level, first seen. It never holds the message, the stack or the user.
+ * project, fingerprint, service, type, culprit (the top frame, a place in the
+ * code), level, first seen. It never holds the message, the stack or the user.
  */
 export function groupRow(errorRow: readonly unknown[], service: string): unknown[] {
-  const [fp, type, , stack, , , level, , , ts] = errorRow;
-  return [fp, service, type, topFrames(typeof stack === 'string' ? stack : undefined, 1)[0]?.slice(0, 512) ?? null, level, ts];
+  const [fp, type, , stack, , , level, , , ts, , , project] = errorRow;
+  return [project, fp, service, type, topFrames(typeof stack === 'string' ? stack : undefined, 1)[0]?.slice(0, 512) ?? null, level, ts];
 }
 
 /** An error report ready to store: its `error_events` row and its service. */

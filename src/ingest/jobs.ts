@@ -38,9 +38,12 @@ export class JobBusyError extends Error {
   }
 }
 
+/** The projects of the configured keys: each gets its rollup rows even on a day it sent nothing. */
+export const keyProjects = (config: Pick<IngestConfig, 'apiKeys'>): string[] => [...new Set(config.apiKeys.map((k) => k.project))].sort();
+
 /** Runs one job on an open database; the embedded database's lock file already keeps everyone else out. */
 async function runOn(db: Database, job: JobName, config: IngestConfig, days: number): Promise<Record<string, unknown>> {
-  return job === 'rollup' ? runRollup(db, { days }) : runRetention(db, config);
+  return job === 'rollup' ? runRollup(db, { days, projects: keyProjects(config) }) : runRetention(db, config);
 }
 
 /**

@@ -135,9 +135,9 @@ export class KeyFileWatcher {
       } else {
         this.lastText = text;
         this.lastFailed = undefined;
-        const changes = this.opts.store.replace(parsed.keys);
+        const { changes, projects } = this.opts.store.replace(parsed.keys);
         const entries = (Object.keys(ACTIONS) as (keyof KeyChanges)[]).flatMap((kind) =>
-          changes[kind].map((name) => keyEntry(ACTIONS[kind], name, this.opts.file)),
+          changes[kind].map((name) => keyEntry(ACTIONS[kind], name, this.opts.file, projects.get(name))),
         );
         this.opts.onReload('success');
         if (entries.length > 0) {
@@ -154,7 +154,7 @@ export class KeyFileWatcher {
     const t = this.now();
     const expired = this.opts.store.expiredBetween(this.lastExpiryCheck, t);
     this.lastExpiryCheck = t;
-    if (expired.length > 0) this.opts.audit(expired.map((name) => keyEntry('api_key.expired', name, this.opts.file)));
+    if (expired.length > 0) this.opts.audit(expired.map((k) => keyEntry('api_key.expired', k.name, this.opts.file, { project: k.project })));
     // The next expiry is audited when it happens, not at the next poll; requests are refused from that instant in any case.
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     const next = this.opts.store.nextExpiry(t);
@@ -184,6 +184,8 @@ export class KeyFileWatcher {
   }
 }
 
-function keyEntry(action: string, name: string, file: string): AuditEntry {
-  return { actor: null, action, resourceType: 'api_key', resourceId: name, outcome: 'success', metadata: { file } };
+/** A key's audit entry, in the key's project; a key moved from another project names that one too. */
+function keyEntry(action: string, name: string, file: string, project: { project: string; previous?: string } | undefined): AuditEntry {
+  const metadata = project?.previous === undefined ? { file } : { file, previous_project: project.previous };
+  return { actor: null, action, resourceType: 'api_key', resourceId: name, outcome: 'success', project: project?.project ?? null, metadata };
 }

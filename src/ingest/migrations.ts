@@ -173,6 +173,59 @@ REVOKE ALL ON FUNCTION error_group_stats(timestamptz, timestamptz) FROM PUBLIC;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT SELECT ON error_groups TO grafana_reader; GRANT EXECUTE ON FUNCTION error_group_stats(timestamptz, timestamptz) TO grafana_reader; END IF; END $$;
 `,
   },
+  {
+    version: 6,
+    name: 'projects',
+    // Every row belongs to the project of the key that wrote it; the rows stored before are in 'default', the
+    // project of a key that names none. A NOT NULL column with a constant default is added without rewriting the
+    // table (PostgreSQL 11+): the default is kept in the catalogue for the rows already there. audit_log's column
+    // then loses its default, so that an entry of no project (a job, a request without a valid key) is NULL.
+    // Keys that were unique across the service become unique per project: an event id, a fingerprint or an alert
+    // of one project neither collides with nor reveals another's. Indexes lead with the project where reads
+    // filter by it; the rollup and retention read by time across projects and keep theirs.
+    // error_group_stats keeps its name and arguments for Grafana's role, over every project, with the project
+    // as a last column; a new function needs its grant again.
+    sql: `
+ALTER TABLE events ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE error_events ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE error_groups ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE business_metrics ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE alerts ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE daily_rollups ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE daily_active_users ADD COLUMN project text NOT NULL DEFAULT 'default';
+ALTER TABLE audit_log ADD COLUMN project text DEFAULT 'default';
+ALTER TABLE audit_log ALTER COLUMN project DROP DEFAULT;
+ALTER TABLE events DROP CONSTRAINT events_event_id_key;
+CREATE UNIQUE INDEX events_project_event_id ON events (project, event_id) WHERE event_id IS NOT NULL;
+DROP INDEX events_user;
+CREATE INDEX events_project_user ON events (project, user_id) WHERE user_id IS NOT NULL;
+DROP INDEX error_events_event_id;
+CREATE UNIQUE INDEX error_events_project_event_id ON error_events (project, event_id) WHERE event_id IS NOT NULL;
+DROP INDEX error_events_fingerprint;
+CREATE INDEX error_events_project_fingerprint ON error_events (project, fingerprint, ts);
+CREATE INDEX error_events_project_ts ON error_events (project, ts);
+DROP INDEX error_events_user;
+CREATE INDEX error_events_project_user ON error_events (project, user_id) WHERE user_id IS NOT NULL;
+ALTER TABLE error_groups DROP CONSTRAINT error_groups_pkey;
+ALTER TABLE error_groups ADD PRIMARY KEY (project, fingerprint);
+DROP INDEX business_metrics_name_ts;
+CREATE INDEX business_metrics_project_name_ts ON business_metrics (project, name, ts DESC);
+ALTER TABLE alerts DROP CONSTRAINT alerts_fingerprint_starts_at_key;
+ALTER TABLE alerts ADD CONSTRAINT alerts_project_fingerprint_starts_at_key UNIQUE (project, fingerprint, starts_at);
+DROP INDEX alerts_status;
+CREATE INDEX alerts_project_status ON alerts (project, status, last_received_at DESC);
+ALTER TABLE daily_rollups DROP CONSTRAINT daily_rollups_pkey;
+ALTER TABLE daily_rollups ADD PRIMARY KEY (day, project, metric, dimension);
+ALTER TABLE daily_active_users DROP CONSTRAINT daily_active_users_pkey;
+ALTER TABLE daily_active_users ADD PRIMARY KEY (day, project, user_id);
+DROP INDEX daily_active_users_user;
+CREATE INDEX daily_active_users_project_user ON daily_active_users (project, user_id);
+DROP FUNCTION error_group_stats(timestamptz, timestamptz);
+CREATE FUNCTION error_group_stats(range_from timestamptz, range_to timestamptz) RETURNS TABLE (fingerprint text, reports bigint, users bigint, first_report timestamptz, last_report timestamptz, project text) LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$ SELECT e.fingerprint, count(*), count(DISTINCT e.user_id), min(e.ts), max(e.ts), e.project FROM error_events e WHERE e.ts >= range_from AND e.ts <= range_to GROUP BY e.project, e.fingerprint $$;
+REVOKE ALL ON FUNCTION error_group_stats(timestamptz, timestamptz) FROM PUBLIC;
+DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT EXECUTE ON FUNCTION error_group_stats(timestamptz, timestamptz) TO grafana_reader; END IF; END $$;
+`,
+  },
 ];
 
 const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');

@@ -17,9 +17,11 @@ export const TABLES = {
       ['ts', 'timestamptz'],
       ['properties', 'jsonb'],
       ['api_key', 'text'],
+      ['project', 'text'],
     ],
-    // A client retrying after a lost answer does not store the event twice.
-    suffix: 'ON CONFLICT (event_id) DO NOTHING',
+    // A client retrying after a lost answer does not store the event twice. Ids are unique per project, so
+    // that no project can find out, or keep out, the ids of another.
+    suffix: 'ON CONFLICT (project, event_id) WHERE event_id IS NOT NULL DO NOTHING',
   },
   error_events: {
     columns: [
@@ -35,11 +37,13 @@ export const TABLES = {
       ['ts', 'timestamptz'],
       ['api_key', 'text'],
       ['event_id', 'uuid'],
+      ['project', 'text'],
     ],
-    suffix: 'ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING',
+    suffix: 'ON CONFLICT (project, event_id) WHERE event_id IS NOT NULL DO NOTHING',
   },
   error_groups: {
     columns: [
+      ['project', 'text'],
       ['fingerprint', 'text'],
       ['service', 'text'],
       ['type', 'text'],
@@ -47,10 +51,11 @@ export const TABLES = {
       ['level', 'text'],
       ['first_seen', 'timestamptz'],
     ],
-    // The rows inserted are the fingerprints seen for the first time: a row of a batch whose fingerprint another
-    // row of the batch or another transaction inserted first (that one waits for it) comes back from no statement.
-    suffix: 'ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, service',
-    returns: true,
+    // The rows inserted are the fingerprints a project sees for the first time: a row of a batch whose project and
+    // fingerprint another row of the batch or another transaction inserted first (that one waits for it) comes back
+    // from no statement.
+    suffix: 'ON CONFLICT (project, fingerprint) DO NOTHING RETURNING project, fingerprint, service',
+    returns: ['project', 'fingerprint'],
   },
   business_metrics: {
     columns: [
@@ -60,6 +65,7 @@ export const TABLES = {
       ['dimension', 'text'],
       ['metadata', 'jsonb'],
       ['api_key', 'text'],
+      ['project', 'text'],
     ],
     suffix: '',
   },
@@ -75,18 +81,19 @@ export const TABLES = {
       ['user_agent', 'text'],
       ['request_id', 'text'],
       ['metadata', 'jsonb'],
+      ['project', 'text'],
     ],
     suffix: '',
   },
-} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string; returns?: true }>;
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string; returns?: readonly string[] }>;
 
 export type TableName = keyof typeof TABLES;
 /** Rows per table, each row a tuple in the order of `TABLES[t].columns`. */
 export type Rows = { [T in TableName]?: unknown[][] };
 /**
  * What the RETURNING clause of a table with `returns` gave back for one
- * writer's rows, matched on the table's first column; a key two writers of a
- * batch sent comes back to the first of them only.
+ * writer's rows, matched on the columns `returns` names; a key two writers of
+ * a batch sent comes back to the first of them only.
  */
 export type Returned = { [T in TableName]?: Record<string, unknown>[] };
 
@@ -280,19 +287,26 @@ export class WriteQueue {
   }
 }
 
-/** Hands each part the returned rows whose key (the table's first column) it sent, the first part that sent a key first. */
+/** Hands each part the returned rows whose key (the columns `returns` names) it sent, the first part that sent a key first. */
 function shareReturned(parts: Rows[], table: TableName, returned: Record<string, unknown>[]): Returned[] {
-  const key = TABLES[table].columns[0][0];
-  const left = new Map<unknown, Record<string, unknown>[]>();
+  const spec = TABLES[table];
+  const keyColumns: readonly string[] = 'returns' in spec ? spec.returns : [];
+  const names: readonly string[] = spec.columns.map(([name]) => name);
+  const positions = keyColumns.map((c) => names.indexOf(c));
+  // JSON of the key's values: the same text for a sent row and for the row RETURNING gave back.
+  const sentKey = (row: unknown[]) => JSON.stringify(positions.map((i) => row[i]));
+  const returnedKey = (row: Record<string, unknown>) => JSON.stringify(keyColumns.map((c) => row[c]));
+  const left = new Map<string, Record<string, unknown>[]>();
   for (const row of returned) {
-    const same = left.get(row[key]);
+    const k = returnedKey(row);
+    const same = left.get(k);
     if (same) same.push(row);
-    else left.set(row[key], [row]);
+    else left.set(k, [row]);
   }
   return parts.map((part) => {
     const mine: Record<string, unknown>[] = [];
     for (const row of part[table] ?? []) {
-      const hit = left.get(row[0])?.shift();
+      const hit = left.get(sentKey(row))?.shift();
       if (hit) mine.push(hit);
     }
     return mine.length > 0 ? { [table]: mine } : {};

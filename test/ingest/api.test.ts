@@ -164,8 +164,8 @@ describe('ingest API (PGlite)', () => {
     // KPIs are kept from /metrics, as the API keeps them for admin keys.
     expect(text).not.toContain('business_kpi');
     const kpis = (await t.app.inject({ url: '/metrics/business', headers: auth('admin') })).body;
-    expect(kpis).toContain('business_kpi_value{kpi="monthly_recurring_revenue"} 125000');
-    expect(kpis).toContain('business_kpi_target{kpi="monthly_recurring_revenue"} 150000');
+    expect(kpis).toContain('business_kpi_value{project="default",kpi="monthly_recurring_revenue"} 125000');
+    expect(kpis).toContain('business_kpi_target{project="default",kpi="monthly_recurring_revenue"} 150000');
     expect(text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1\/events",status_code="200"\} \d+/);
     expect(text).toContain('http_request_duration_seconds_bucket');
     expect(text).toMatch(/ingest_events_total \d+/);

@@ -6,6 +6,7 @@ import { openPg, openPglite, type Database } from '../../src/ingest/db.js';
 import { errorService } from '../../src/ingest/error-groups.js';
 import { migrate, MIGRATIONS } from '../../src/ingest/migrations.js';
 import { MAX_ERROR_SERVICES } from '../../src/ingest/telemetry/service-metrics.js';
+import { WriteQueue } from '../../src/ingest/write-queue.js';
 import { auth, KEYS, makeApp, testConfig, type TestApp } from './helpers/app.js';
 import { postgresUnavailable, TestPostgres } from './helpers/postgres.js';
 
@@ -106,6 +107,24 @@ describe('error groups and their counters (embedded PostgreSQL)', () => {
     }
   });
 
+  it('gives each project its own groups: a fingerprint known in one project is new in another, within one statement too', async () => {
+    const db = await openPglite('memory://');
+    try {
+      await migrate(db);
+      const queue = new WriteQueue(db, { maxRows: 1_000, flushMaxRows: 1_000, concurrency: 1 });
+      const group = (project: string, service: string) => [project, 'shared-fp', service, 'TypeError', null, 'error', new Date().toISOString()];
+      expect(await queue.enqueue({ error_groups: [group('shop', 'cart')] })).toEqual({ error_groups: [{ project: 'shop', fingerprint: 'shared-fp', service: 'cart' }] });
+      // One batch: the shop's second sight of the fingerprint, then the blog's first. Only the blog's comes back, and to the blog's writer.
+      const [shop, blog] = await Promise.all([queue.enqueue({ error_groups: [group('shop', 'cart')] }), queue.enqueue({ error_groups: [group('blog', 'comments')] })]);
+      expect(shop).toEqual({});
+      expect(blog).toEqual({ error_groups: [{ project: 'blog', fingerprint: 'shared-fp', service: 'comments' }] });
+      const { rows } = await db.query<{ project: string; service: string }>("SELECT project, service FROM error_groups WHERE fingerprint = 'shared-fp' ORDER BY project");
+      expect(rows).toEqual([{ project: 'blog', service: 'comments' }, { project: 'shop', service: 'cart' }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it(`keeps at most ${MAX_ERROR_SERVICES} services as label values and counts the others as "other"`, async () => {
     const fresh = await makeApp({ logLevel: 'silent' });
     try {
@@ -176,7 +195,7 @@ describe.skipIf(unavailable !== undefined)('error groups under concurrency (real
 
   it('gives a group to the transaction that inserted it first: the other waits for its commit and gets nothing back', async () => {
     const { insertStatement } = await import('../../src/ingest/write-queue.js');
-    const group = ['interleaved-fp', 'a', 'TypeError', null, 'error', new Date().toISOString()];
+    const group = ['default', 'interleaved-fp', 'a', 'TypeError', null, 'error', new Date().toISOString()];
     const first = new pg.Client({ connectionString: server.url });
     const second = new pg.Client({ connectionString: server.url });
     await first.connect();
@@ -193,7 +212,7 @@ describe.skipIf(unavailable !== undefined)('error groups under concurrency (real
       await new Promise((r) => setTimeout(r, 300));
       expect(settled).toBe(false);
       await first.query('COMMIT');
-      expect(one.rows).toEqual([{ fingerprint: 'interleaved-fp', service: 'a' }]);
+      expect(one.rows).toEqual([{ project: 'default', fingerprint: 'interleaved-fp', service: 'a' }]);
       expect((await two).rows).toEqual([]);
       await second.query('COMMIT');
     } finally {

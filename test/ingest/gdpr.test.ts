@@ -31,6 +31,8 @@ const NO_USER_DATA = new Set([
   'audit_log.actor', 'audit_log.action', 'audit_log.resource_type', 'audit_log.outcome', 'audit_log.ip_address', 'audit_log.request_id',
   'daily_rollups.metric', 'daily_rollups.dimension',
   'job_runs.job', 'job_runs.details',
+  // The project a row belongs to: a name the deployment chose in the key file.
+  ...['events', 'error_events', 'error_groups', 'business_metrics', 'alerts', 'audit_log', 'daily_rollups', 'daily_active_users'].map((t) => `${t}.project`),
 ]);
 
 const textColumns = async (db: Database) =>
@@ -183,8 +185,8 @@ describe.skipIf(unavailable !== undefined)('erasure on a real PostgreSQL', () =>
       version: '4', groupKey: '{}:{}', status: 'firing', receiver: 'history', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0,
       alerts: [{ status: 'firing', labels: { alertname: 'UserStuck', severity: 'P3', user: ERASED }, annotations: { summary: `user ${ERASED} is stuck` }, startsAt: at, endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom/graph', fingerprint: 'f00d' }],
     });
-    // A row an earlier version wrote with an unkeyed digest.
-    await db.query("INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome, metadata) VALUES ('ops', 'note', 'user', $1, 'success', $2::jsonb)", [
+    // A row an earlier version wrote with an unkeyed digest (in project default, where migration 6 put such rows).
+    await db.query("INSERT INTO audit_log (actor, action, resource_type, resource_id, outcome, metadata, project) VALUES ('ops', 'note', 'user', $1, 'success', $2::jsonb, 'default')", [
       'legacy', JSON.stringify({ about: ERASED }),
     ]);
 

@@ -99,6 +99,26 @@ describe('the key file', () => {
     expect((await audit()).filter((r) => r.resource_id === 'soon-gone').map((r) => r.action)).toEqual(['api_key.added', 'api_key.expired']);
   });
 
+  it('audits a key moved to another project as changed, in its new project, and then writes into that project only', async () => {
+    const moved = { ...OPS, project: 'shop' };
+    volume.write(JSON.stringify([moved]));
+    const post = () => t.app.inject({ method: 'POST', url: '/api/v1/events', headers: { 'x-api-key': OPS.key }, payload: { type: 'moved_test' } });
+    await until(async () => (await post()).statusCode === 200 && (await t.count("events WHERE type = 'moved_test' AND project = 'shop'")) > 0);
+    // Once the file is read, every write of the key is the new project's.
+    const before = await t.count("events WHERE type = 'moved_test' AND project = 'default'");
+    expect((await post()).statusCode).toBe(200);
+    expect(await t.count("events WHERE type = 'moved_test' AND project = 'default'")).toBe(before);
+    const { rows } = await t.db.query<{ action: string; project: string; metadata: Record<string, unknown> }>(
+      "SELECT action, project, metadata FROM audit_log WHERE action LIKE 'api_key.%' AND resource_id = 'ops' ORDER BY id",
+    );
+    expect(rows).toEqual([{ action: 'api_key.changed', project: 'shop', metadata: { file: volume.file, previous_project: 'default' } }]);
+    // A new sentryProjectId is a change too, audited in the key's project.
+    volume.write(JSON.stringify([{ ...moved, sentryProjectId: '12' }]));
+    await until(async () => (await t.count("audit_log WHERE action = 'api_key.changed' AND resource_id = 'ops'")) === 2);
+    const last = await t.db.query<{ project: string; metadata: Record<string, unknown> }>("SELECT project, metadata FROM audit_log WHERE action = 'api_key.changed' ORDER BY id DESC LIMIT 1");
+    expect(last.rows).toEqual([{ project: 'shop', metadata: { file: volume.file } }]);
+  });
+
   it('never writes a secret into the audit log or the log', async () => {
     const { rows } = await t.db.query<Record<string, unknown>>('SELECT * FROM audit_log');
     const all = JSON.stringify(rows) + t.rawLogs.join('');
@@ -117,6 +137,26 @@ describe('key file checks', () => {
     });
     expect(parseKeyFile(JSON.stringify([SHOP, { ...OPS, name: 'shop' }]))).toEqual({ problems: ['[1].name: duplicate key name shop'] });
     expect(parseKeyFile('[{')).toEqual({ problems: ['not valid JSON'] });
+  });
+
+  it('name a wrong project or Sentry project id, and a Sentry project id given to two projects', () => {
+    expect(parseKeyFile(JSON.stringify([{ ...SHOP, project: 'Shop Team' }, { ...OPS, sentryProjectId: 12 }, { ...NEW, sentryProjectId: '12a' }]))).toEqual({
+      problems: [
+        '[0].project: project must be 1-63 characters of [a-z0-9_-], starting with a letter or a digit, e.g. shop',
+        '[1].sentryProjectId: Invalid input: expected string, received number',
+        '[2].sentryProjectId: sentryProjectId must be 1-20 digits (the project id of the Sentry DSN, e.g. "1"), as a string',
+      ],
+    });
+    expect(parseKeyFile(JSON.stringify([{ ...SHOP, project: 'shop', sentryProjectId: '3' }, { ...NEW, project: 'blog', sentryProjectId: '3' }]))).toEqual({
+      problems: ['[1].sentryProjectId: sentryProjectId 3 already belongs to project shop, got project blog'],
+    });
+    // Keys of one project may share its id; a key without a project is in project default.
+    const parsed = parseKeyFile(JSON.stringify([{ ...SHOP, project: 'shop', sentryProjectId: '3' }, { ...NEW, project: 'shop', sentryProjectId: '3' }, OPS]));
+    expect('keys' in parsed && parsed.keys.map((k) => [k.name, k.project, k.sentryProjectId])).toEqual([
+      ['shop', 'shop', '3'],
+      ['newcomer', 'shop', '3'],
+      ['ops', 'default', undefined],
+    ]);
   });
 
   it('INGEST_API_KEYS still works, with nothing to watch', () => {

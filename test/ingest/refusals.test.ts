@@ -190,8 +190,8 @@ describe('/metrics', () => {
     for (const headers of [{ authorization: `Bearer ${METRICS_KEY}` }, auth('admin')]) {
       const res = await t.app.inject({ url: '/metrics/business', headers });
       expect(res.statusCode).toBe(200);
-      expect(res.body).toContain('business_kpi_value{kpi="monthly_recurring_revenue"} 125000');
-      expect(res.body).toContain('business_kpi_target{kpi="monthly_recurring_revenue"} 150000');
+      expect(res.body).toContain('business_kpi_value{project="default",kpi="monthly_recurring_revenue"} 125000');
+      expect(res.body).toContain('business_kpi_target{project="default",kpi="monthly_recurring_revenue"} 150000');
     }
   });
 

@@ -12,7 +12,7 @@ const SENTRY_KEY = 'sentry0ingest0key0123456789abcdef';
 const SENTRY_READ_KEY = 'sentry0read0key0123456789abcdef00';
 const apiKeys = [
   ...API_KEYS,
-  { name: 'shop', key: SENTRY_KEY, scopes: ['ingest' as const] },
+  { name: 'shop', key: SENTRY_KEY, scopes: ['ingest' as const], sentryProjectId: '1' },
   { name: 'shop-read', key: SENTRY_READ_KEY, scopes: ['read' as const] },
 ];
 
@@ -363,7 +363,9 @@ const BAD: BadCase[] = [
   { name: 'not gzip', body: eventEnvelope(), headers: { 'content-encoding': 'gzip' }, status: 400, error: 'invalid_encoding', names: 'not valid gzip data' },
   { name: 'truncated gzip', body: gzipSync(eventEnvelope()).subarray(0, 40), headers: { 'content-encoding': 'gzip' }, status: 400, error: 'invalid_encoding', names: 'not valid gzip data' },
   { name: 'unknown content encoding', body: eventEnvelope(), headers: { 'content-encoding': 'zstd' }, status: 415, error: 'unsupported_media_type', names: 'content-encoding zstd is not supported' },
-  { name: 'project id not numeric', body: eventEnvelope(), url: withKey('/api/shop/envelope/'), status: 400, error: 'invalid_request', names: 'params.projectId' },
+  // The key is of project `default` with the DSN project id 1: any other id is refused before the body is read.
+  { name: 'project id of another project', body: eventEnvelope(), url: withKey('/api/2/envelope/'), status: 403, error: 'wrong_project', names: "params.projectId: this key belongs to project default: the DSN's project id must be 1 (or the project's name), got \"2\"" },
+  { name: 'another project, with a body that is not gzip', body: eventEnvelope(), url: withKey('/api/shop/store/'), headers: { 'content-encoding': 'gzip' }, status: 403, error: 'wrong_project', names: 'got "shop"' },
   { name: '/store/ body not JSON', body: 'nope', url: withKey('/api/1/store/'), status: 400, error: 'invalid_json', names: 'not a valid JSON event' },
   { name: '/store/ body an array', body: '[{}]', url: withKey('/api/1/store/'), status: 400, error: 'invalid_json', names: 'must be a JSON object' },
 ];

@@ -41,7 +41,7 @@ const TARGETS: Target[] = [
       ]),
 ];
 
-const event = (over: Partial<Record<'id' | 'type' | 'user' | 'ts', string | null>> & { props?: unknown } = {}) => [
+const event = (over: Partial<Record<'id' | 'type' | 'user' | 'ts' | 'project', string | null>> & { props?: unknown } = {}) => [
   over.id ?? null,
   over.type ?? 'page_view',
   over.user === undefined ? 'u1' : over.user,
@@ -49,6 +49,7 @@ const event = (over: Partial<Record<'id' | 'type' | 'user' | 'ts', string | null
   over.ts ?? '2024-01-15T14:30:00.123+02:00',
   over.props ?? {},
   'app',
+  over.project ?? 'default',
 ];
 
 const audit = (requestId: string) =>
@@ -128,6 +129,15 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     await Promise.all([q.enqueue({ events: [event({ id })] }), q.enqueue({ events: [event({ id })] })]);
     await q.enqueue({ events: [event({ id })] });
     expect((await db.query('SELECT 1 FROM events WHERE event_id = $1', [id])).rows).toHaveLength(1);
+  });
+
+  it('keeps event ids per project: the same id in another project is another event, neither kept out nor merged', async () => {
+    const id = randomUUID();
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    await Promise.all([q.enqueue({ events: [event({ id, type: 'first', project: 'shop' })] }), q.enqueue({ events: [event({ id, type: 'second', project: 'blog' })] })]);
+    await q.enqueue({ events: [event({ id, type: 'again', project: 'blog' })] });
+    const { rows } = await db.query<{ project: string; type: string }>('SELECT project, type FROM events WHERE event_id = $1 ORDER BY project', [id]);
+    expect(rows).toEqual([{ project: 'blog', type: 'second' }, { project: 'shop', type: 'first' }]);
   });
 
   it('groups concurrent writers into few statements and answers each only after its commit', async () => {

@@ -8,6 +8,10 @@ import { HttpError } from './errors.js';
 export interface Principal {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** The project whose rows the key writes and reads; no other. */
+  readonly project: string;
+  /** The DSN project id a Sentry SDK sends with this key, when it has one. */
+  readonly sentryProjectId: string | undefined;
 }
 
 const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
@@ -27,19 +31,22 @@ export interface KeyChanges {
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly revoked: readonly string[];
-  /** Secret, scopes or expiry changed (or a revocation was lifted). */
+  /** Secret, scopes, expiry, project or Sentry project id changed (or a revocation was lifted). */
   readonly changed: readonly string[];
 }
+
+/** The project of each key named in KeyChanges (its new one; a removed key's last), and the one it left when that changed. */
+export type KeyProjects = ReadonlyMap<string, { readonly project: string; readonly previous?: string }>;
 
 function stored(k: ApiKey): StoredKey {
   const d = digest(k.key);
   const expiresAt = k.expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(k.expiresAt);
   return {
     digest: d,
-    principal: { name: k.name, scopes: new Set(k.scopes) },
+    principal: { name: k.name, scopes: new Set(k.scopes), project: k.project, sentryProjectId: k.sentryProjectId },
     expiresAt,
     revoked: k.revoked === true,
-    fingerprint: [d.toString('hex'), [...k.scopes].sort().join(','), String(expiresAt)].join('|'),
+    fingerprint: [d.toString('hex'), [...k.scopes].sort().join(','), String(expiresAt), k.project, k.sentryProjectId ?? ''].join('|'),
   };
 }
 
@@ -71,26 +78,37 @@ export class ApiKeyStore {
     return found.principal;
   }
 
-  /** Takes a new set of keys and says what changed, by name. */
-  replace(keys: readonly ApiKey[]): KeyChanges {
+  /** Takes a new set of keys and says what changed, by name, and the projects of the keys that changed. */
+  replace(keys: readonly ApiKey[]): { changes: KeyChanges; projects: KeyProjects } {
     const next = keys.map(stored);
     const before = new Map(this.keys.map((k) => [k.principal.name, k]));
     const after = new Map(next.map((k) => [k.principal.name, k]));
     const changes = { added: [] as string[], removed: [] as string[], revoked: [] as string[], changed: [] as string[] };
+    const projects = new Map<string, { project: string; previous?: string }>();
     for (const [name, k] of after) {
       const old = before.get(name);
+      const project = k.principal.project;
+      const moved = old !== undefined && old.principal.project !== project ? { project, previous: old.principal.project } : { project };
       if (!old) (k.revoked ? changes.revoked : changes.added).push(name);
       else if (k.revoked && !old.revoked) changes.revoked.push(name);
       else if (old.fingerprint !== k.fingerprint || old.revoked !== k.revoked) changes.changed.push(name);
+      else continue;
+      projects.set(name, moved);
     }
-    for (const name of before.keys()) if (!after.has(name)) changes.removed.push(name);
+    for (const [name, k] of before) {
+      if (after.has(name)) continue;
+      changes.removed.push(name);
+      projects.set(name, { project: k.principal.project });
+    }
     this.keys = next;
-    return changes;
+    return { changes, projects };
   }
 
-  /** Names of the keys (not revoked) whose expiry lies in (`since`, `until`]. */
-  expiredBetween(since: number, until: number): string[] {
-    return this.keys.filter((k) => !k.revoked && k.expiresAt > since && k.expiresAt <= until).map((k) => k.principal.name);
+  /** The keys (not revoked) whose expiry lies in (`since`, `until`], by name and project. */
+  expiredBetween(since: number, until: number): { name: string; project: string }[] {
+    return this.keys
+      .filter((k) => !k.revoked && k.expiresAt > since && k.expiresAt <= until)
+      .map((k) => ({ name: k.principal.name, project: k.principal.project }));
   }
 
   /** The next expiry after `t`, or undefined. */

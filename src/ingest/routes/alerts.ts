@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AlertmanagerClient, AlertmanagerError, equalityMatchers, type NewSilence } from '../alertmanager-client.js';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { auditRow, logAudit, principalFacts, requestFacts } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { ErrorReply, instantProblem, text, textProblem, textRecord, timestamp } from '../http/schemas.js';
@@ -176,8 +176,9 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
     async (request) => {
       if (ctx.state.closing) throw new QueueRefusedError('closed');
       const p = request.body;
+      const project = request.principal!.project;
       const entry = {
-        actor: request.principal!.name,
+        ...principalFacts(request),
         action: 'alerts.webhook',
         resourceType: 'alerts',
         resourceId: p.groupKey.slice(0, 256),
@@ -188,9 +189,9 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
       await ctx.db.transaction(async (tx) => {
         for (const a of p.alerts) {
           await tx.query(
-            `INSERT INTO alerts (fingerprint, alertname, severity, status, labels, annotations, starts_at, ends_at, generator_url, receiver)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
+            `INSERT INTO alerts (fingerprint, alertname, severity, status, labels, annotations, starts_at, ends_at, generator_url, receiver, project)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (project, fingerprint, starts_at) DO UPDATE SET
                status = excluded.status,
                ends_at = CASE WHEN excluded.status = 'resolved' THEN excluded.ends_at ELSE alerts.ends_at END,
                annotations = excluded.annotations,
@@ -207,6 +208,7 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
               a.status === 'resolved' ? endOrNull(a.endsAt) : null,
               a.generatorURL,
               p.receiver,
+              project,
             ],
           );
         }
@@ -232,8 +234,8 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
     },
     async (request) => {
       const { rows } = await ctx.db.query<z.output<typeof AlertRecord>>(
-        `${SELECT_ALERT} WHERE ($1::text IS NULL OR status = $1::text) ORDER BY last_received_at DESC, id DESC LIMIT $2`,
-        [request.query.status ?? null, request.query.limit],
+        `${SELECT_ALERT} WHERE project = $3 AND ($1::text IS NULL OR status = $1::text) ORDER BY last_received_at DESC, id DESC LIMIT $2`,
+        [request.query.status ?? null, request.query.limit, request.principal!.project],
       );
       return { alerts: rows };
     },
@@ -263,11 +265,13 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
       const { id } = request.params;
       const body = request.body;
       const by = body.by ?? request.principal!.name;
+      // An alert of another project is as unknown as one that does not exist: 404, never 403.
+      const project = request.principal!.project;
       const read = async () =>
         (
           await ctx.db.query<{ status: string; alertname: string; labels: Record<string, string>; silence_id: string | null; active: boolean }>(
-            `SELECT status, alertname, labels, silence_id, coalesce(acknowledged_until > now(), false) AS active FROM alerts WHERE id = $1`,
-            [id],
+            `SELECT status, alertname, labels, silence_id, coalesce(acknowledged_until > now(), false) AS active FROM alerts WHERE id = $1 AND project = $2`,
+            [id, project],
           )
         ).rows[0];
       const current = await read();
@@ -279,7 +283,7 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
         throw new HttpError(503, 'alertmanager_not_configured', 'acknowledgement needs Alertmanager: this service has no ALERTMANAGER_URL');
       }
       const audited = (metadata: Record<string, unknown>) => ({
-        actor: request.principal!.name,
+        ...principalFacts(request),
         action: 'alerts.acknowledge',
         resourceType: 'alerts',
         resourceId: String(id),
@@ -290,7 +294,7 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
       const auditAndRead = async (entry: ReturnType<typeof audited>) => {
         const row = await ctx.db.transaction(async (tx) => {
           await insertRows(tx, 'audit_log', [auditRow(entry)]);
-          return (await tx.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1`, [id])).rows[0];
+          return (await tx.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1 AND project = $2`, [id, project])).rows[0];
         });
         logAudit(request.log, entry);
         return row!;
@@ -349,12 +353,12 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
           const { rows } = await tx.query<{ id: number }>(
             `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2, acknowledged_reason = $3, acknowledged_until = $4::timestamptz,
                silence_id = $5, escalation_silence_id = $6
-             WHERE id = $1 AND status = 'firing' AND silence_id IS NOT DISTINCT FROM $7::text RETURNING id`,
-            [id, by, body.reason, until.toISOString(), silenceId, escalationId, current.silence_id],
+             WHERE id = $1 AND project = $8 AND status = 'firing' AND silence_id IS NOT DISTINCT FROM $7::text RETURNING id`,
+            [id, by, body.reason, until.toISOString(), silenceId, escalationId, current.silence_id, project],
           );
           if (rows.length === 0) return undefined;
           await insertRows(tx, 'audit_log', [auditRow(entry)]);
-          return (await tx.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1`, [id])).rows[0];
+          return (await tx.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1 AND project = $2`, [id, project])).rows[0];
         });
       } catch (err) {
         await expireCreated('the database did not record the acknowledgement');
@@ -362,7 +366,7 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
       }
       if (!row) {
         await expireCreated('another acknowledgement or the resolution came first');
-        const now = (await ctx.db.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1`, [id])).rows[0];
+        const now = (await ctx.db.query<z.output<typeof AlertRecord>>(`${SELECT_ALERT} WHERE id = $1 AND project = $2`, [id, project])).rows[0];
         if (!now) throw new HttpError(404, 'not_found', `no alert ${id}`);
         if (now.status !== 'firing') throw new HttpError(409, 'alert_resolved', `alert ${id} is resolved: only a firing alert can be acknowledged`);
         return now;

@@ -85,46 +85,46 @@ interface Sums {
   [metric: string]: number;
 }
 
-/** Sum of each rollup metric (all dimensions) over [from, to]. */
-async function sums(db: Queryable, from: string, to: string): Promise<Sums> {
+/** Sum of each rollup metric (all dimensions) of a project over [from, to]. */
+async function sums(db: Queryable, project: string, from: string, to: string): Promise<Sums> {
   const { rows } = await db.query<{ metric: string; value: number }>(
     `SELECT metric, ${f8('sum(value::numeric)')} AS value FROM daily_rollups
-      WHERE day BETWEEN $1::date AND $2::date AND metric NOT LIKE 'latency_%' GROUP BY metric`,
-    [from, to],
+      WHERE day BETWEEN $1::date AND $2::date AND project = $3 AND metric NOT LIKE 'latency_%' GROUP BY metric`,
+    [from, to, project],
   );
   return Object.fromEntries(rows.map((r) => [r.metric, r.value]));
 }
 
 /** Daily percentiles cannot be merged exactly; the window's value is their mean weighted by requests. */
-async function latency(db: Queryable, from: string, to: string): Promise<z.output<typeof Latency>> {
+async function latency(db: Queryable, project: string, from: string, to: string): Promise<z.output<typeof Latency>> {
   const { rows } = await db.query<{ p50: number | null; p95: number | null; p99: number | null }>(
     `SELECT ${weighted('p50')} AS p50, ${weighted('p95')} AS p95, ${weighted('p99')} AS p99
-       FROM daily_rollups l JOIN daily_rollups r ON r.day = l.day AND r.metric = 'requests'
-      WHERE l.day BETWEEN $1::date AND $2::date AND l.metric LIKE 'latency_p%'`,
-    [from, to],
+       FROM daily_rollups l JOIN daily_rollups r ON r.day = l.day AND r.project = l.project AND r.metric = 'requests'
+      WHERE l.day BETWEEN $1::date AND $2::date AND l.project = $3 AND l.metric LIKE 'latency_p%'`,
+    [from, to, project],
   );
   const r = rows[0];
   return { p50: r?.p50 ?? null, p95: r?.p95 ?? null, p99: r?.p99 ?? null };
 }
 
-async function activeUsers(db: Queryable, day: string): Promise<{ dau: number; mau: number }> {
+async function activeUsers(db: Queryable, project: string, day: string): Promise<{ dau: number; mau: number }> {
   const { rows } = await db.query<{ dau: number; mau: number }>(
     `SELECT count(*) FILTER (WHERE day = $1::date)::float8 AS dau,
             count(DISTINCT user_id)::float8 AS mau
-       FROM daily_active_users WHERE day > $1::date - 30 AND day <= $1::date`,
-    [day],
+       FROM daily_active_users WHERE day > $1::date - 30 AND day <= $1::date AND project = $2`,
+    [day, project],
   );
   return { dau: rows[0]?.dau ?? 0, mau: rows[0]?.mau ?? 0 };
 }
 
 /** Share of a day's users active again `gap` days later, over the cohorts of [from, to - gap]. */
-async function retention(db: Queryable, from: string, to: string, gap: number): Promise<number | null> {
+async function retention(db: Queryable, project: string, from: string, to: string, gap: number): Promise<number | null> {
   const { rows } = await db.query<{ users: number; returned: number }>(
     `SELECT count(*)::float8 AS users, count(b.user_id)::float8 AS returned
        FROM daily_active_users a
-       LEFT JOIN daily_active_users b ON b.user_id = a.user_id AND b.day = a.day + $3::int
-      WHERE a.day >= $1::date AND a.day <= $2::date - $3::int`,
-    [from, to, gap],
+       LEFT JOIN daily_active_users b ON b.day = a.day + $3::int AND b.project = a.project AND b.user_id = a.user_id
+      WHERE a.day >= $1::date AND a.day <= $2::date - $3::int AND a.project = $4`,
+    [from, to, gap, project],
   );
   return ratio(rows[0]?.returned ?? 0, rows[0]?.users ?? 0);
 }
@@ -134,24 +134,25 @@ async function lastRollup(db: Queryable): Promise<string | null> {
   return rows[0]?.at ?? null;
 }
 
-async function analytics(db: Queryable, days: number): Promise<AnalyticsReply> {
+/** A project's analytics over the last `days` UTC days. */
+async function analytics(db: Queryable, project: string, days: number): Promise<AnalyticsReply> {
   const now = new Date();
   const to = utcDay(now);
   const from = utcDay(new Date(now.getTime() - (days - 1) * DAY_MS));
-  const s = await sums(db, from, to);
+  const s = await sums(db, project, from, to);
   const v = (m: string) => s[m] ?? 0;
   const [lat, users, r1, r7, features, daily, rolled] = await Promise.all([
-    latency(db, from, to),
-    activeUsers(db, to),
-    retention(db, from, to, 1),
-    retention(db, from, to, 7),
+    latency(db, project, from, to),
+    activeUsers(db, project, to),
+    retention(db, project, from, to, 1),
+    retention(db, project, from, to, 7),
     db.query<{ feature: string; uses: number; users: number }>(
       `SELECT dimension AS feature,
               ${f8("sum(value::numeric) FILTER (WHERE metric = 'feature_uses')")} AS uses,
               ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'feature_users'), 0)")} AS users
-         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date AND metric IN ('feature_uses', 'feature_users')
+         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date AND project = $3 AND metric IN ('feature_uses', 'feature_users')
         GROUP BY dimension ORDER BY uses DESC NULLS LAST LIMIT 50`,
-      [from, to],
+      [from, to, project],
     ),
     db.query<{ day: string; events: number; active_users: number; sessions: number; requests: number; errors: number; p95: number | null }>(
       `SELECT day::text AS day,
@@ -161,8 +162,8 @@ async function analytics(db: Queryable, days: number): Promise<AnalyticsReply> {
               ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'requests'), 0)")} AS requests,
               ${f8("coalesce(sum(value::numeric) FILTER (WHERE metric = 'request_errors'), 0)")} AS errors,
               ${f8("max(value::numeric) FILTER (WHERE metric = 'latency_p95_ms')")} AS p95
-         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date GROUP BY day ORDER BY day`,
-      [from, to],
+         FROM daily_rollups WHERE day BETWEEN $1::date AND $2::date AND project = $3 GROUP BY day ORDER BY day`,
+      [from, to, project],
     ),
     lastRollup(db),
   ]);
@@ -200,7 +201,7 @@ async function analytics(db: Queryable, days: number): Promise<AnalyticsReply> {
   };
 }
 
-/** Aggregates over the daily rollups: analytics (read), business dashboard (admin), health (read). */
+/** Aggregates over the daily rollups, of the key's project only: analytics (read), business dashboard (admin), health (read). */
 export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): void {
   const errors = { '4xx': ErrorReply, '5xx': ErrorReply };
 
@@ -210,22 +211,24 @@ export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): voi
       config: { scope: 'read' },
       schema: { querystring: z.strictObject({ days: z.coerce.number().int().min(1).max(366).default(30) }), response: { 200: Analytics, ...errors } },
     },
-    async (request) => analytics(ctx.db, request.query.days),
+    async (request) => analytics(ctx.db, request.principal!.project, request.query.days),
   );
 
   app.get(
     '/api/v1/monitoring/business-dashboard',
     { config: { scope: 'admin' }, schema: { querystring: z.strictObject({}), response: { 200: BusinessDashboard, ...errors } } },
-    async () => {
+    async (request) => {
       const now = new Date();
+      const project = request.principal!.project;
       const [latest, a] = await Promise.all([
         ctx.db.query<{ name: string; value: number; target: number | null; previous: number | null }>(
           `SELECT DISTINCT ON (name) name, value, target,
                   (SELECT ${f8('avg(p.value::numeric)')} FROM business_metrics p
-                    WHERE p.name = b.name AND p.id <> b.id AND p.ts > now() - interval '7 days') AS previous
-             FROM business_metrics b ORDER BY name, ts DESC, id DESC`,
+                    WHERE p.project = b.project AND p.name = b.name AND p.id <> b.id AND p.ts > now() - interval '7 days') AS previous
+             FROM business_metrics b WHERE project = $1 ORDER BY name, ts DESC, id DESC`,
+          [project],
         ),
-        analytics(ctx.db, 30),
+        analytics(ctx.db, project, 30),
       ]);
       // Entries, not assignments: a KPI stored under a name such as __proto__ stays a key like any other.
       const kpis: [string, number][] = [];
@@ -256,7 +259,8 @@ export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): voi
   app.get(
     '/api/v1/monitoring/health',
     { config: { scope: 'read' }, schema: { querystring: z.strictObject({}), response: { 200: Health, ...errors } } },
-    async () => {
+    async (request) => {
+      const project = request.principal!.project;
       const started = performance.now();
       const up = await ctx.db.ping(1_000);
       const dbLatency = up ? performance.now() - started : null;
@@ -276,11 +280,12 @@ export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): voi
       }
       const today = utcDay(new Date());
       const [s, lat, alerts, rolled] = await Promise.all([
-        sums(ctx.db, today, today),
-        latency(ctx.db, today, today),
+        sums(ctx.db, project, today, today),
+        latency(ctx.db, project, today, today),
         ctx.db.query<{ id: number; alertname: string; severity: string | null; starts_at: string; acknowledged: boolean }>(
           `SELECT id::float8 AS id, alertname, severity, ${ISO('starts_at')} AS starts_at, (acknowledged_at IS NOT NULL AND (acknowledged_until IS NULL OR acknowledged_until > now())) AS acknowledged
-             FROM alerts WHERE status = 'firing' ORDER BY starts_at DESC LIMIT 100`,
+             FROM alerts WHERE project = $1 AND status = 'firing' ORDER BY starts_at DESC LIMIT 100`,
+          [project],
         ),
         lastRollup(ctx.db),
       ]);

@@ -42,8 +42,8 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-/** A stored error report as a row of `error_events`. */
-export function errorRow(e: z.output<ErrorReport>, actor: string, now: string): unknown[] {
+/** A stored error report as a row of `error_events`, in the project of the key that sent it. */
+export function errorRow(e: z.output<ErrorReport>, actor: string, project: string, now: string): unknown[] {
   return [
     fingerprint(e.type, e.message, e.stack),
     e.type,
@@ -57,6 +57,7 @@ export function errorRow(e: z.output<ErrorReport>, actor: string, now: string): 
     e.timestamp ?? now,
     actor,
     e.event_id ?? null,
+    project,
   ];
 }
 
@@ -70,9 +71,9 @@ export function registerErrorRoutes(app: IngestApp, ctx: IngestContext): void {
     },
     async (request) => {
       if (ctx.state.closing) throw new QueueRefusedError('closed');
-      const actor = request.principal!.name;
+      const { name: actor, project } = request.principal!;
       const now = new Date().toISOString();
-      const rows = request.body.map((e) => errorRow(e, actor, now));
+      const rows = request.body.map((e) => errorRow(e, actor, project, now));
       const reports = rows.map((row, i) => ({ row, service: errorService(request.body[i]!.tags, actor) }));
       await commitErrorReports(ctx, request, reports, { action: 'errors.report', resourceType: 'error_events', metadata: { count: rows.length } });
       return { success: true as const, accepted: rows.length, fingerprints: rows.map((r) => r[0] as string), request_id: request.id };
@@ -98,12 +99,13 @@ export function registerErrorRoutes(app: IngestApp, ctx: IngestContext): void {
                 to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_seen,
                 coalesce(array_agg(DISTINCT release) FILTER (WHERE release IS NOT NULL), '{}') AS releases
            FROM error_events
-          WHERE ($1::timestamptz IS NULL OR ts >= $1::timestamptz)
+          WHERE project = $4
+            AND ($1::timestamptz IS NULL OR ts >= $1::timestamptz)
             AND ($2::text IS NULL OR release = $2::text)
           GROUP BY fingerprint
           ORDER BY max(ts) DESC
           LIMIT $3`,
-        [q.since ?? null, q.release ?? null, q.limit],
+        [q.since ?? null, q.release ?? null, q.limit, request.principal!.project],
       );
       return { groups: rows };
     },

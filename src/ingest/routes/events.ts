@@ -54,7 +54,7 @@ export function registerEventRoutes(app: IngestApp, ctx: IngestContext): void {
     async (request) => {
       if (ctx.state.closing) throw new QueueRefusedError('closed');
       const events = request.body;
-      const actor = request.principal!.name;
+      const { name: actor, project } = request.principal!;
       const now = new Date().toISOString();
       const rows = events.map((e) => [
         e.event_id ?? null,
@@ -64,6 +64,7 @@ export function registerEventRoutes(app: IngestApp, ctx: IngestContext): void {
         e.timestamp ?? now,
         e.properties ?? {},
         actor,
+        project,
       ]);
       await commitAudited(ctx, request, { events: rows }, { action: 'events.ingest', resourceType: 'events', metadata: { count: events.length } });
       ctx.metrics.eventsIngested.inc(events.length);

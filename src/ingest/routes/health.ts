@@ -47,7 +47,11 @@ export function registerHealthRoutes(app: IngestApp, ctx: IngestContext): void {
   });
 
   // Business KPIs are for admin keys on the API, so here too they need a key: `metrics` (Prometheus's) or `admin`.
-  app.get('/metrics/business', { config: { scope: 'metrics' } }, async (_request, reply) => {
-    return reply.type(ctx.kpis.registry.contentType).send(await ctx.kpis.registry.metrics());
+  // A key given the `metrics` scope is the platform's scrape key and reads every project's KPIs, each labelled
+  // with its project; an admin key reads its own project's only, as it does on the API.
+  app.get('/metrics/business', { config: { scope: 'metrics' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const registry = principal.scopes.has('metrics') ? ctx.kpis.registry : ctx.kpis.forProject(principal.project);
+    return reply.type(registry.contentType).send(await registry.metrics());
   });
 }

@@ -89,15 +89,15 @@ export function registerMetricRoutes(app: IngestApp, ctx: IngestContext): void {
       if (ctx.state.closing) throw new QueueRefusedError('closed');
       const items = request.body;
       const names = [...new Set(items.map((m) => m.metric_name))];
-      ctx.kpis.check(names);
-      const actor = request.principal!.name;
+      const { name: actor, project } = request.principal!;
+      ctx.kpis.check(project, names);
       await commitAudited(
         ctx,
         request,
-        { business_metrics: items.map((m) => [m.metric_name, m.value, m.target ?? null, m.dimension ?? null, m.metadata ?? {}, actor]) },
+        { business_metrics: items.map((m) => [m.metric_name, m.value, m.target ?? null, m.dimension ?? null, m.metadata ?? {}, actor, project]) },
         { action: 'business_metrics.record', resourceType: 'business_metric', resourceId: names.length === 1 ? names[0]! : null, metadata: { count: items.length } },
       );
-      for (const m of items) ctx.kpis.set(m.metric_name, m.value, m.target);
+      for (const m of items) ctx.kpis.set(project, m.metric_name, m.value, m.target);
       return { success: true as const, message: 'Business metric recorded successfully', recorded: items.length, metric_names: names, timestamp: new Date().toISOString() };
     },
   );

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { IngestApp, IngestContext } from '../context.js';
 import { commitErrorReports, errorService } from '../error-groups.js';
 import { customFingerprint, fingerprint } from '../fingerprint.js';
+import { PROJECT_NAME } from '../config.js';
 import { HttpError } from '../http/errors.js';
 import { ErrorReply } from '../http/schemas.js';
 import { decodeBody, headerValue, itemJson, parseEnvelope, sentryKey, type Envelope } from '../http/sentry-envelope.js';
@@ -50,7 +51,9 @@ const SentryEvent = z.looseObject({
 });
 export type SentryEvent = z.output<typeof SentryEvent>;
 
-const Params = z.strictObject({ projectId: z.string().regex(/^\d{1,20}$/, 'must be the numeric project id of the DSN') });
+const Params = z.strictObject({
+  projectId: z.string().regex(PROJECT_NAME, "must be the project id of the DSN (the key's sentryProjectId) or the key's project"),
+});
 const Reply = z.strictObject({ id: z.string().optional() });
 
 /** Item types counted by name in `ingest_sentry_items_total`; any other is counted as `other`, so clients cannot grow the label set. */
@@ -133,7 +136,7 @@ function tagsOf(tags: SentryEvent['tags']): Record<string, string> {
  * an exception (captureMessage, whose exception is only `synthetic`) is
  * stored with type `message` and grouped by its text.
  */
-export function sentryRow(e: SentryEvent, actor: string, received: Date): unknown[] {
+export function sentryRow(e: SentryEvent, actor: string, project: string, received: Date): unknown[] {
   const values = e.exception?.values ?? [];
   const primary = values.at(-1);
   const isMessage = primary === undefined || (primary.mechanism?.synthetic === true && primary.type === undefined);
@@ -164,26 +167,47 @@ export function sentryRow(e: SentryEvent, actor: string, received: Date): unknow
     eventTime(e.timestamp, received),
     actor,
     eventUuid(e.event_id),
+    project,
   ];
 }
 
 const rawBody = (body: unknown) => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
 
 /**
+ * Refuses with 403 a Sentry request whose path names a project other than the
+ * key's: its `sentryProjectId` or its project name. It runs once the key is
+ * known and before the body is read, so a refused envelope is neither stored
+ * nor decompressed. The answer names only what the key itself holds.
+ */
+export function checkSentryProject(request: FastifyRequest<{ Params: { projectId?: string } }>): void {
+  const principal = request.principal;
+  if (!principal) return;
+  const asked = String(request.params.projectId ?? '');
+  if (asked === principal.project || (principal.sentryProjectId !== undefined && asked === principal.sentryProjectId)) return;
+  const shown = JSON.stringify(asked.slice(0, 64));
+  const message =
+    principal.sentryProjectId === undefined
+      ? `params.projectId: this key belongs to project ${principal.project} and has no sentryProjectId, got ${shown}: post to /api/${principal.project}/envelope/, or give the key a sentryProjectId (Sentry SDKs need a numeric project id in the DSN)`
+      : `params.projectId: this key belongs to project ${principal.project}: the DSN's project id must be ${principal.sentryProjectId} (or the project's name), got ${shown}`;
+  throw new HttpError(403, 'wrong_project', message, [{ path: 'params.projectId', message: message.slice('params.projectId: '.length) }]);
+}
+
+/**
  * Sentry SDK ingestion: `POST /api/:projectId/envelope/` (what every current
  * SDK posts to, built from the DSN `http://<key>@host/<projectId>`) and the
  * older `POST /api/:projectId/store/` (one JSON event). The DSN public key is
- * an API key with the `ingest` scope; the project id is not used, the key
- * names the sender. Events become rows of `error_events`; every other item
- * type is accepted and counted, never refused, so SDKs neither retry nor drop.
+ * an API key with the `ingest` scope; the project id must be the key's
+ * `sentryProjectId` (or its project's name), and the events are stored in the
+ * key's project. Events become rows of `error_events`; every other item type
+ * is accepted and counted, never refused, so SDKs neither retry nor drop.
  */
 export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
   const store = async (request: FastifyRequest, events: readonly SentryEvent[], items: readonly string[], id: string | undefined) => {
     if (ctx.state.closing) throw new QueueRefusedError('closed');
-    const actor = request.principal!.name;
+    const { name: actor, project } = request.principal!;
     const received = new Date();
     const reports = events.map((e) => {
-      const row = sentryRow(e, actor, received);
+      const row = sentryRow(e, actor, project, received);
       return { row, service: errorService(row[8] as Record<string, string>, actor) };
     });
     if (reports.length > 0) {
@@ -203,6 +227,16 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
     child.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     const schema = { params: Params, response: { 200: Reply, '4xx': ErrorReply, '5xx': ErrorReply } };
     const otherKey = (request: FastifyRequest) => sentryKey(request.headers, request.query);
+    // After the app's own onRequest hook, which has recognised the key (or refused the request).
+    const sentryProject = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+      try {
+        checkSentryProject(request as FastifyRequest<{ Params: { projectId?: string } }>);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    };
 
     const envelope = async (request: FastifyRequest, reply: FastifyReply) => {
       let parsed: Envelope | undefined;
@@ -219,7 +253,7 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
       return store(request, events, parsed.items.map((item) => item.type), typeof id === 'string' ? id : undefined);
     };
     for (const url of ['/api/:projectId/envelope/', '/api/:projectId/envelope']) {
-      child.post(url, { config: { scope: 'ingest', otherKey }, schema }, envelope);
+      child.post(url, { config: { scope: 'ingest', otherKey }, schema, onRequest: sentryProject }, envelope);
     }
 
     const legacy = async (request: FastifyRequest) => {
@@ -234,7 +268,7 @@ export function registerSentryRoutes(app: IngestApp, ctx: IngestContext): void {
       return store(request, [SentryEvent.parse(value)], ['event'], undefined);
     };
     for (const url of ['/api/:projectId/store/', '/api/:projectId/store']) {
-      child.post(url, { config: { scope: 'ingest', otherKey }, schema }, legacy);
+      child.post(url, { config: { scope: 'ingest', otherKey }, schema, onRequest: sentryProject }, legacy);
     }
   });
 }

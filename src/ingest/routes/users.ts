@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { auditRow, logAudit, requestFacts } from '../audit.js';
+import { auditRow, logAudit, principalFacts, requestFacts } from '../audit.js';
 import type { IngestApp, IngestContext } from '../context.js';
 import type { Queryable } from '../db.js';
 import { ErrorReply, text } from '../http/schemas.js';
@@ -94,23 +94,23 @@ export function scrubber(id: string): (value: unknown) => unknown {
   return scrub;
 }
 
-/** Rewrites the occurrences of the id in SCRUBBED; returns the number of rows changed. */
-async function scrubOthers(tx: Queryable, id: string): Promise<number> {
+/** Rewrites the occurrences of the id in SCRUBBED, in the project's rows only; returns the number of rows changed. */
+async function scrubOthers(tx: Queryable, project: string, id: string): Promise<number> {
   const scrub = scrubber(id);
   const inJson = JSON.stringify(id).slice(1, -1);
   let changed = 0;
   for (const p of SCRUBBED) {
     const { rows } = await tx.query<{ k: unknown; v: unknown }>(
-      `SELECT ${p.key} AS k, ${p.column} AS v FROM ${p.table} WHERE strpos(${p.column}::text, $1) > 0`,
-      [p.kind === 'jsonb' ? inJson : id],
+      `SELECT ${p.key} AS k, ${p.column} AS v FROM ${p.table} WHERE project = $2 AND strpos(${p.column}::text, $1) > 0`,
+      [p.kind === 'jsonb' ? inJson : id, project],
     );
     for (const row of rows) {
       const value = p.kind === 'jsonb' && typeof row.v === 'string' ? (JSON.parse(row.v) as unknown) : row.v;
       const next = scrub(value);
       if (JSON.stringify(next) === JSON.stringify(value)) continue;
       await tx.query(
-        `UPDATE ${p.table} SET ${p.column} = $2${p.kind === 'jsonb' ? '::jsonb' : ''} WHERE ${p.key} = $1`,
-        [row.k, p.kind === 'jsonb' ? JSON.stringify(next) : next],
+        `UPDATE ${p.table} SET ${p.column} = $2${p.kind === 'jsonb' ? '::jsonb' : ''} WHERE ${p.key} = $1 AND project = $3`,
+        [row.k, p.kind === 'jsonb' ? JSON.stringify(next) : next, project],
       );
       changed++;
     }
@@ -127,14 +127,14 @@ async function scrubOthers(tx: Queryable, id: string): Promise<number> {
  * (`active_users`, `feature_users`) lose the user; its other counts stay as
  * anonymous totals, as do those of older days, whose raw events are gone.
  */
-async function forgetInRollups(tx: Queryable, id: string, retentionDays: number, now: Date): Promise<{ recompute: string[]; adjust: (tx: Queryable) => Promise<void> }> {
+async function forgetInRollups(tx: Queryable, project: string, id: string, retentionDays: number, now: Date): Promise<{ recompute: string[]; adjust: (tx: Queryable) => Promise<void> }> {
   const { rows } = await tx.query<{ day: string }>(
     `SELECT DISTINCT d::text AS day FROM (
-       SELECT (ts AT TIME ZONE 'UTC')::date AS d FROM events WHERE user_id = $1
-       UNION SELECT (ts AT TIME ZONE 'UTC')::date FROM error_events WHERE user_id = $1
-       UNION SELECT day FROM daily_active_users WHERE user_id = $1) AS days
-     WHERE EXISTS (SELECT 1 FROM daily_rollups r WHERE r.day = days.d)`,
-    [id],
+       SELECT (ts AT TIME ZONE 'UTC')::date AS d FROM events WHERE project = $2 AND user_id = $1
+       UNION SELECT (ts AT TIME ZONE 'UTC')::date FROM error_events WHERE project = $2 AND user_id = $1
+       UNION SELECT day FROM daily_active_users WHERE project = $2 AND user_id = $1) AS days
+     WHERE EXISTS (SELECT 1 FROM daily_rollups r WHERE r.day = days.d AND r.project = $2)`,
+    [id, project],
   );
   const complete = utcDay(new Date(now.getTime() - retentionDays * 86_400_000 + 86_400_000));
   const days = rows.map((r) => r.day.slice(0, 10));
@@ -142,12 +142,14 @@ async function forgetInRollups(tx: Queryable, id: string, retentionDays: number,
   const partial = days.filter((d) => d < complete);
   if (partial.length === 0) return { recompute, adjust: async () => {} };
   // What the user counted for on those days, read before their rows go.
-  const active = (await tx.query<{ day: string }>('SELECT day::text AS day FROM daily_active_users WHERE user_id = $1 AND day = ANY($2::date[])', [id, partial])).rows;
+  const active = (
+    await tx.query<{ day: string }>('SELECT day::text AS day FROM daily_active_users WHERE project = $3 AND user_id = $1 AND day = ANY($2::date[])', [id, partial, project])
+  ).rows;
   const features = (
     await tx.query<{ day: string; feature: string }>(
       `SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date::text AS day, properties->>'feature' AS feature FROM events
-        WHERE user_id = $1 AND type = 'feature_used' AND properties ? 'feature' AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])`,
-      [id, partial],
+        WHERE project = $3 AND user_id = $1 AND type = 'feature_used' AND properties ? 'feature' AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])`,
+      [id, partial, project],
     )
   ).rows;
   return {
@@ -155,16 +157,23 @@ async function forgetInRollups(tx: Queryable, id: string, retentionDays: number,
     adjust: async (t) => {
       await t.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK]);
       for (const a of active) {
-        await t.query(`UPDATE daily_rollups SET value = greatest(value - 1, 0) WHERE day = $1::date AND metric = 'active_users' AND dimension = ''`, [a.day]);
+        await t.query(`UPDATE daily_rollups SET value = greatest(value - 1, 0) WHERE day = $1::date AND project = $2 AND metric = 'active_users' AND dimension = ''`, [a.day, project]);
       }
       for (const f of features) {
-        await t.query(`UPDATE daily_rollups SET value = greatest(value - 1, 0) WHERE day = $1::date AND metric = 'feature_users' AND dimension = $2`, [f.day, f.feature]);
+        await t.query(
+          `UPDATE daily_rollups SET value = greatest(value - 1, 0) WHERE day = $1::date AND project = $3 AND metric = 'feature_users' AND dimension = $2`,
+          [f.day, f.feature, project],
+        );
       }
     },
   };
 }
 
-/** GDPR erasure of one user: their rows deleted, their id taken out of every other row and of the rollups, in one transaction. */
+/**
+ * GDPR erasure of one user of the key's project (user ids are per project: the same id in another project is
+ * another person, left alone): their rows deleted, their id taken out of every other row of the project and of
+ * its rollups, in one transaction.
+ */
 export function registerUserRoutes(app: IngestApp, ctx: IngestContext): void {
   const key = ctx.config.erasureKey ?? DEVELOPMENT_ERASURE_KEY;
   app.delete(
@@ -175,11 +184,12 @@ export function registerUserRoutes(app: IngestApp, ctx: IngestContext): void {
     },
     async (request) => {
       const id = request.params.id;
+      const project = request.principal!.project;
       // Rows already accepted for this user are committed first, so none lands after the erasure.
       await ctx.queue.drain();
       const digest = userDigest(id, key);
       const entry = {
-        actor: request.principal!.name,
+        ...principalFacts(request),
         action: 'user.erase',
         resourceType: 'user',
         resourceId: digest,
@@ -187,16 +197,16 @@ export function registerUserRoutes(app: IngestApp, ctx: IngestContext): void {
         ...requestFacts(request),
       };
       const result = await ctx.db.transaction(async (tx) => {
-        const rollups = await forgetInRollups(tx, id, ctx.config.retentionDays, new Date());
+        const rollups = await forgetInRollups(tx, project, id, ctx.config.retentionDays, new Date());
         const deleted = {
-          events: (await tx.query('DELETE FROM events WHERE user_id = $1', [id])).rowCount,
-          error_events: (await tx.query('DELETE FROM error_events WHERE user_id = $1', [id])).rowCount,
-          daily_active_users: (await tx.query('DELETE FROM daily_active_users WHERE user_id = $1', [id])).rowCount,
+          events: (await tx.query('DELETE FROM events WHERE project = $2 AND user_id = $1', [id, project])).rowCount,
+          error_events: (await tx.query('DELETE FROM error_events WHERE project = $2 AND user_id = $1', [id, project])).rowCount,
+          daily_active_users: (await tx.query('DELETE FROM daily_active_users WHERE project = $2 AND user_id = $1', [id, project])).rowCount,
         };
-        const anonymised = await scrubOthers(tx, id);
+        const anonymised = await scrubOthers(tx, project, id);
         await rollups.adjust(tx);
-        for (const day of rollups.recompute) await rollupDayLocked(tx, day);
-        await tx.query(`UPDATE audit_log SET resource_id = $1 WHERE resource_type = 'user' AND resource_id = $2`, [digest, legacyDigest(id)]);
+        for (const day of rollups.recompute) await rollupDayLocked(tx, day, { project });
+        await tx.query(`UPDATE audit_log SET resource_id = $1 WHERE project = $3 AND resource_type = 'user' AND resource_id = $2`, [digest, legacyDigest(id), project]);
         const summary = { deleted, anonymised, rollup_days: rollups.recompute.length };
         await insertRows(tx, 'audit_log', [auditRow({ ...entry, metadata: summary })]);
         return summary;

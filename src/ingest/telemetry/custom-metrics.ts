@@ -163,39 +163,67 @@ export class CustomMetrics {
   }
 }
 
+/** The two gauges of the KPIs, in a registry of their own, and the KPIs they hold. */
+class KpiGauges {
+  readonly names = new Set<string>();
+  readonly registry = new Registry();
+  readonly value = new Gauge({ name: 'business_kpi_value', help: 'Latest value of a business KPI.', labelNames: ['project', 'kpi'], registers: [this.registry] });
+  readonly target = new Gauge({ name: 'business_kpi_target', help: 'Target of a business KPI.', labelNames: ['project', 'kpi'], registers: [this.registry] });
+
+  set(project: string, kpi: string, value: number, target: number | undefined): void {
+    this.names.add(kpi);
+    this.value.set({ project, kpi }, value);
+    if (target !== undefined) this.target.set({ project, kpi }, target);
+  }
+}
+
 /**
- * Business KPIs (latest value and target per KPI), exposed as
- * `business_kpi_value{kpi}` and `business_kpi_target{kpi}`, at most
- * `maxKpis` KPIs.
+ * Business KPIs (latest value and target per project and KPI), exposed as
+ * `business_kpi_value{project, kpi}` and `business_kpi_target{project, kpi}`,
+ * at most `maxKpis` KPIs per project, so that no project can use up
+ * another's. `registry` holds every project's; `forProject` one project's
+ * only, for a reader that may see no other.
  */
 export class BusinessKpis {
-  readonly registry = new Registry();
-  private readonly value: Gauge<'kpi'>;
-  private readonly target: Gauge<'kpi'>;
-  private readonly names = new Set<string>();
+  private readonly all = new KpiGauges();
+  private readonly projects = new Map<string, KpiGauges>();
 
   constructor(
     private readonly maxKpis: number,
     private readonly onRefused: (reason: string) => void = () => {},
-  ) {
-    this.value = new Gauge({ name: 'business_kpi_value', help: 'Latest value of a business KPI.', labelNames: ['kpi'], registers: [this.registry] });
-    this.target = new Gauge({ name: 'business_kpi_target', help: 'Target of a business KPI.', labelNames: ['kpi'], registers: [this.registry] });
+  ) {}
+
+  /** Every project's KPIs. */
+  get registry(): Registry {
+    return this.all.registry;
   }
 
-  /** Throws when the KPI would be one too many; call before storing anything. */
-  check(names: readonly string[]): void {
-    const fresh = new Set(names.filter((n) => !this.names.has(n)));
-    if (this.names.size + fresh.size > this.maxKpis) {
+  /** One project's KPIs: an empty registry for a project that sent none. */
+  forProject(project: string): Registry {
+    return this.projects.get(project)?.registry ?? EMPTY;
+  }
+
+  /** Throws when a KPI would be one too many for the project; call before storing anything. */
+  check(project: string, names: readonly string[]): void {
+    const known = this.projects.get(project)?.names;
+    const fresh = new Set(names.filter((n) => !known?.has(n)));
+    if ((known?.size ?? 0) + fresh.size > this.maxKpis) {
       this.onRefused('too_many_kpis');
-      throw new HttpError(422, 'cardinality_limit', `body.metric_name: would exceed the limit of ${this.maxKpis} business metrics`, [
-        { path: 'body.metric_name', message: `would exceed the limit of ${this.maxKpis} business metrics` },
+      throw new HttpError(422, 'cardinality_limit', `body.metric_name: would exceed the limit of ${this.maxKpis} business metrics of a project`, [
+        { path: 'body.metric_name', message: `would exceed the limit of ${this.maxKpis} business metrics of a project` },
       ]);
     }
   }
 
-  set(name: string, value: number, target: number | undefined): void {
-    this.names.add(name);
-    this.value.set({ kpi: name }, value);
-    if (target !== undefined) this.target.set({ kpi: name }, target);
+  set(project: string, name: string, value: number, target: number | undefined): void {
+    let own = this.projects.get(project);
+    if (!own) {
+      own = new KpiGauges();
+      this.projects.set(project, own);
+    }
+    own.set(project, name, value, target);
+    this.all.set(project, name, value, target);
   }
 }
+
+const EMPTY = new Registry();

@@ -10,8 +10,9 @@ export const KEYS = {
   admin: 'test-admin-key-0123456789abcdef0',
 } as const;
 
+/** Keys of the project `default` (they name none); the ingest key is also the Sentry DSN key of project id 1. */
 export const API_KEYS = [
-  { name: 'app', key: KEYS.ingest, scopes: ['ingest' as const] },
+  { name: 'app', key: KEYS.ingest, scopes: ['ingest' as const], sentryProjectId: '1' },
   { name: 'dashboards', key: KEYS.read, scopes: ['read' as const] },
   { name: 'ops', key: KEYS.admin, scopes: ['admin' as const] },
 ];
