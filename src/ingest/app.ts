@@ -7,7 +7,9 @@ import type { IngestConfig, Scope } from './config.js';
 import type { IngestApp, IngestContext } from './context.js';
 import { DatabaseUnavailableError, openPg, openPglite, type Database } from './db.js';
 import { ApiKeyStore, RateLimiter, authorize, presentedKey, type Principal } from './http/auth.js';
+import { JaegerClient } from './jaeger-client.js';
 import { KeyFileWatcher } from './keys.js';
+import { PrometheusClient } from './prometheus-client.js';
 import { HttpError } from './http/errors.js';
 import { zodSerializerCompiler, zodValidatorCompiler, type ZodTypeProvider } from './http/zod-provider.js';
 import { migrate } from './migrations.js';
@@ -18,6 +20,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricRoutes } from './routes/metrics.js';
 import { registerSentryRoutes } from './routes/sentry.js';
+import { registerTraceRoutes } from './routes/traces.js';
 import { registerUserRoutes } from './routes/users.js';
 import { BusinessKpis, CustomMetrics } from './telemetry/custom-metrics.js';
 import { createLogger, levelEnabled, loggablePath } from './telemetry/logger.js';
@@ -54,6 +57,9 @@ export interface BuildAppOptions {
   readonly checkReplies?: boolean;
   /** Expose the process and Node.js default metrics. @default true */
   readonly defaultMetrics?: boolean;
+  /** Clients of Jaeger's and Prometheus's query APIs to use instead of those the config names (tests). */
+  readonly jaeger?: JaegerClient;
+  readonly prometheus?: PrometheusClient;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -339,6 +345,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   registerAlertRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerTraceRoutes(app, ctx, opts.jaeger ?? (config.jaegerQueryUrl ? new JaegerClient(config.jaegerQueryUrl, config.jaegerTimeoutMs) : undefined));
 
   app.addHook('preClose', async () => {
     ctx.state.closing = true;

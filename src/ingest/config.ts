@@ -22,6 +22,15 @@ const ApiKeySchema = z.strictObject({
    * whose project id is not a number); a Sentry route's path must name it or the project.
    */
   sentryProjectId: z.string().regex(/^\d{1,20}$/, 'sentryProjectId must be 1-20 digits (the project id of the Sentry DSN, e.g. "1"), as a string').optional(),
+  /**
+   * The services (the `service` label of Prometheus's series, the `service.name` of Jaeger's
+   * spans) whose request metrics, bottlenecks and traces the key may read; `*` for all. Without
+   * it, keys of the `default` project see all (a single-tenant install) and other projects none.
+   */
+  components: z
+    .array(z.string().regex(/^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$/, 'components must be service names (1-64 characters of [A-Za-z0-9_.-]) or "*"'))
+    .max(100)
+    .optional(),
   // Short keys can be guessed; a Secret generated with `openssl rand -hex 32` is 64 characters.
   key: z.string().min(24, 'key must be at least 24 characters'),
   scopes: z.array(z.enum(SCOPES)).min(1),
@@ -100,6 +109,14 @@ export const IngestConfigSchema = z.strictObject({
     .optional(),
   /** How long one call to Alertmanager may take before the acknowledgement fails with 503. */
   alertmanagerTimeoutMs: int(3_000, 100, 30_000),
+  /** Prometheus's base URL (http://prometheus:9090): the health score, system metrics and the analytics' trends, bottlenecks and recommendations; absent, those fields are null with `source.prometheus: not_configured`. */
+  prometheusUrl: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL, e.g. http://prometheus:9090' }).optional(),
+  /** How long one round of Prometheus queries may take. */
+  prometheusTimeoutMs: int(3_000, 100, 30_000),
+  /** Jaeger's query service (HTTP API v3, port 16686), where GET /api/v1/monitoring/traces/:trace_id reads traces; absent, that route answers 503. */
+  jaegerQueryUrl: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL, e.g. http://jaeger-query:16686' }).optional(),
+  /** How long one call to Jaeger may take, its answer included, before the route answers 502. */
+  jaegerTimeoutMs: int(5_000, 100, 30_000),
   /**
    * The secret keying the digest an erasure keeps of a user id (HMAC-SHA256). Required with
    * DATABASE_URL or NODE_ENV=production (loadConfig); the embedded mode alone falls back to a
@@ -156,6 +173,10 @@ export const ENV_VARS: Record<Exclude<keyof IngestConfig, 'apiKeys'>, string> = 
   requestTimeoutMs: 'INGEST_REQUEST_TIMEOUT_MS',
   alertmanagerUrl: 'ALERTMANAGER_URL',
   alertmanagerTimeoutMs: 'INGEST_ALERTMANAGER_TIMEOUT_MS',
+  prometheusUrl: 'INGEST_PROMETHEUS_URL',
+  prometheusTimeoutMs: 'INGEST_PROMETHEUS_TIMEOUT_MS',
+  jaegerQueryUrl: 'INGEST_JAEGER_QUERY_URL',
+  jaegerTimeoutMs: 'INGEST_JAEGER_TIMEOUT_MS',
   erasureKey: 'INGEST_ERASURE_KEY',
   rollupIntervalSeconds: 'INGEST_ROLLUP_INTERVAL_SECONDS',
   retentionIntervalSeconds: 'INGEST_RETENTION_INTERVAL_SECONDS',

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JaegerClient, JaegerError } from '../../src/ingest/jaeger-client.js';
-import { isCredentialName, registerTraceRoutes, scrubValue } from '../../src/ingest/routes/traces.js';
+import { isCredentialName, scrubValue } from '../../src/ingest/routes/traces.js';
 import { auth, makeApp, type TestApp } from './helpers/app.js';
 
 /*
@@ -262,10 +262,7 @@ describe('GET /api/v1/monitoring/traces/:trace_id through Jaeger', () => {
 
   beforeAll(async () => {
     jaeger = await startFakeJaeger();
-    t = await makeApp();
-    // buildApp does not make the app ready: routes may still be added until the first request. makeApp does
-    // not expose the app's IngestContext, which the trace route does not use.
-    registerTraceRoutes(t.app, undefined as never, new JaegerClient(jaeger.url, TIMEOUT_MS, MAX_BYTES));
+    t = await makeApp({}, undefined, { jaeger: new JaegerClient(jaeger.url, TIMEOUT_MS, MAX_BYTES) });
   });
   afterAll(async () => {
     await t?.app.close();
@@ -443,11 +440,56 @@ describe('GET /api/v1/monitoring/traces/:trace_id through Jaeger', () => {
   });
 });
 
+describe('traces and projects', () => {
+  const SHOP_CHECKOUT = 'shop-checkout-read-key-0123456789';
+  const SHOP_NONE = 'shop-no-components-key-0123456789';
+  const BILLING = 'billing-read-key-0123456789abcdef';
+  let jaeger: FakeJaeger;
+  let t: TestApp;
+  beforeAll(async () => {
+    jaeger = await startFakeJaeger();
+    t = await makeApp(
+      {
+        apiKeys: [
+          { name: 'shop-read', key: SHOP_CHECKOUT, scopes: ['read'], project: 'shop', components: ['checkout'] },
+          { name: 'shop-bare', key: SHOP_NONE, scopes: ['read'], project: 'shop' },
+          { name: 'billing-read', key: BILLING, scopes: ['read'], project: 'billing', components: ['ledger', 'invoices'] },
+        ],
+      },
+      undefined,
+      { jaeger: new JaegerClient(jaeger.url, TIMEOUT_MS, MAX_BYTES) },
+    );
+  });
+  afterAll(async () => {
+    await t?.app.close();
+    if (jaeger) await stopServer(jaeger.server);
+  });
+  const get = (key: string) => t.app.inject({ url: `/api/v1/monitoring/traces/${TRACE_ID}`, headers: { 'x-api-key': key } });
+
+  it("shows a key the trace its service took part in, with the attributes of its own service's spans only", async () => {
+    const res = await get(SHOP_CHECKOUT);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.spans.map((s: { service: string }) => s.service).sort()).toEqual(['checkout', 'checkout', 'payments', 'payments']);
+    for (const span of body.spans) {
+      if (span.service === 'payments') expect(span.metadata).toEqual({});
+      else expect(Object.keys(span.metadata).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('answers 404, as for a trace Jaeger does not have, to a key none of whose services took part, and to a project key without components', async () => {
+    for (const key of [BILLING, SHOP_NONE]) {
+      const res = await get(key);
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ error: 'not_found' });
+    }
+  });
+});
+
 describe('without Jaeger', () => {
   it('answers 503 tracing_not_configured', async () => {
     const t = await makeApp();
     try {
-      registerTraceRoutes(t.app, undefined as never, undefined);
       const res = await t.app.inject({ url: `/api/v1/monitoring/traces/${TRACE_ID}`, headers: auth('read') });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ error: 'tracing_not_configured' });

@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKey, Scope } from '../config.js';
+import { DEFAULT_PROJECT, type ApiKey, type Scope } from '../config.js';
 import type { ServiceMetrics } from '../telemetry/service-metrics.js';
 import { HttpError } from './errors.js';
 
@@ -12,7 +12,18 @@ export interface Principal {
   readonly project: string;
   /** The DSN project id a Sentry SDK sends with this key, when it has one. */
   readonly sentryProjectId: string | undefined;
+  /** The services whose Prometheus metrics and Jaeger traces the key may read: `all`, or these. */
+  readonly components: 'all' | ReadonlySet<string>;
 }
+
+/** The services a key may read: its `components` (`*` is all); without them, all for the default project and none for others. */
+export function keyComponents(k: Pick<ApiKey, 'components' | 'project'>): 'all' | ReadonlySet<string> {
+  if (k.components === undefined) return k.project === DEFAULT_PROJECT ? 'all' : new Set();
+  return k.components.includes('*') ? 'all' : new Set(k.components);
+}
+
+/** Whether a principal may read a service's metrics and traces. */
+export const mayReadComponent = (p: Principal, service: string): boolean => p.components === 'all' || p.components.has(service);
 
 const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
@@ -43,10 +54,10 @@ function stored(k: ApiKey): StoredKey {
   const expiresAt = k.expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(k.expiresAt);
   return {
     digest: d,
-    principal: { name: k.name, scopes: new Set(k.scopes), project: k.project, sentryProjectId: k.sentryProjectId },
+    principal: { name: k.name, scopes: new Set(k.scopes), project: k.project, sentryProjectId: k.sentryProjectId, components: keyComponents(k) },
     expiresAt,
     revoked: k.revoked === true,
-    fingerprint: [d.toString('hex'), [...k.scopes].sort().join(','), String(expiresAt), k.project, k.sentryProjectId ?? ''].join('|'),
+    fingerprint: [d.toString('hex'), [...k.scopes].sort().join(','), String(expiresAt), k.project, k.sentryProjectId ?? '', [...(k.components ?? [])].sort().join(',')].join('|'),
   };
 }
 

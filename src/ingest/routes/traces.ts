@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IngestApp, IngestContext } from '../context.js';
+import { mayReadComponent } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { ErrorReply } from '../http/schemas.js';
 import { JaegerError, type AttributeValue, type JaegerClient, type Trace, type TraceSpan } from '../jaeger-client.js';
@@ -116,12 +117,14 @@ const byStart = (a: TraceSpan, b: TraceSpan): number =>
  * The answer for a trace read from Jaeger: the seed API's shape, spans in
  * order of their start, durations from the spans' nanosecond times.
  */
-export function traceReply(traceId: string, trace: Trace): TraceReply {
+export function traceReply(traceId: string, trace: Trace, mayRead: (service: string) => boolean = () => true): TraceReply {
   const spans = [...trace.spans].sort(byStart);
   const root = rootOf(spans);
   const start = spans.reduce((m, s) => (s.startNs < m ? s.startNs : m), spans[0]!.startNs);
   const end = spans.reduce((m, s) => (s.endNs > m ? s.endNs : m), spans[0]!.endNs);
-  const rootMetadata = spanMetadata(root.attributes);
+  // A span of a service the caller may not read keeps its name and timing, not its attributes.
+  const metadataOf = (span: TraceSpan) => (mayRead(span.serviceName ?? 'unknown') ? spanMetadata(span.attributes) : {});
+  const rootMetadata = metadataOf(root);
   const component = root.serviceName ?? root.attributes.find(([k]) => k === 'component')?.[1];
   const services = [...new Set(spans.map((s) => s.serviceName).filter((s): s is string => s !== undefined))].sort();
   return {
@@ -138,7 +141,7 @@ export function traceReply(traceId: string, trace: Trace): TraceReply {
       // A span that ends before it starts (clock skew Jaeger did not adjust) lasted no time.
       duration_ms: ms(s.endNs > s.startNs ? s.endNs - s.startNs : 0n),
       status: s.status === 'error' ? ('error' as const) : ('success' as const),
-      metadata: spanMetadata(s.attributes),
+      metadata: metadataOf(s),
     })),
     success: spans.every((s) => s.status !== 'error'),
     timestamp: new Date(Number(root.startNs / 1_000_000n)).toISOString(),
@@ -148,10 +151,12 @@ export function traceReply(traceId: string, trace: Trace): TraceReply {
 
 /**
  * One trace read from Jaeger's query API. Without Jaeger (`jaeger`
- * undefined) the route answers 503 `tracing_not_configured`.
+ * undefined) the route answers 503 `tracing_not_configured`. A key sees a
+ * trace only when one of its services is among the key's `components`
+ * (else 404, as for a trace Jaeger does not have), and the attributes of
+ * those spans only.
  */
-export function registerTraceRoutes(app: IngestApp, ctx: IngestContext, jaeger: JaegerClient | undefined): void {
-  void ctx;
+export function registerTraceRoutes(app: IngestApp, _ctx: IngestContext, jaeger: JaegerClient | undefined): void {
   app.get(
     '/api/v1/monitoring/traces/:trace_id',
     {
@@ -175,8 +180,10 @@ export function registerTraceRoutes(app: IngestApp, ctx: IngestContext, jaeger: 
         const why = err.kind === 'unreachable' ? 'did not answer' : err.kind === 'refused' ? 'refused the request' : 'gave an answer that could not be read';
         throw new HttpError(502, 'upstream_unavailable', `Jaeger ${why}: trace ${traceId} cannot be read now, retry later`);
       }
-      if (!trace) throw new HttpError(404, 'not_found', `Jaeger has no trace ${traceId}`);
-      return traceReply(traceId, trace);
+      const principal = request.principal!;
+      const mayRead = (service: string) => mayReadComponent(principal, service);
+      if (!trace || !trace.spans.some((s) => mayRead(s.serviceName ?? 'unknown'))) throw new HttpError(404, 'not_found', `Jaeger has no trace ${traceId}`);
+      return traceReply(traceId, trace, mayRead);
     },
   );
 }

@@ -1,4 +1,4 @@
-import { buildApp } from '../../../src/ingest/app.js';
+import { buildApp, type BuildAppOptions } from '../../../src/ingest/app.js';
 import { parseConfig, type IngestConfigInput } from '../../../src/ingest/config.js';
 import type { IngestApp } from '../../../src/ingest/context.js';
 import { openPglite, type Database } from '../../../src/ingest/db.js';
@@ -34,7 +34,11 @@ export interface TestApp {
 }
 
 /** An app on a database of its own (an in-memory PGlite unless one is given), replies checked against their schemas. */
-export async function makeApp(overrides: Partial<IngestConfigInput> = {}, db?: Database): Promise<TestApp> {
+export async function makeApp(
+  overrides: Partial<IngestConfigInput> = {},
+  db?: Database,
+  clients: Pick<BuildAppOptions, 'jaeger' | 'prometheus'> = {},
+): Promise<TestApp> {
   const database = db ?? (await openPglite('memory://'));
   const logs: Record<string, unknown>[] = [];
   const rawLogs: string[] = [];
@@ -43,6 +47,7 @@ export async function makeApp(overrides: Partial<IngestConfigInput> = {}, db?: D
     db: database,
     checkReplies: true,
     defaultMetrics: false,
+    ...clients,
     logStream: {
       write: (line: string) => {
         rawLogs.push(line);
