@@ -9,10 +9,11 @@ import { DatabaseUnavailableError, openPg, openPglite, type Database } from './d
 import { ApiKeyStore, RateLimiter, authorize, presentedKey, type Principal } from './http/auth.js';
 import { JaegerClient } from './jaeger-client.js';
 import { KeyFileWatcher } from './keys.js';
-import { PrometheusClient } from './prometheus-client.js';
+import { PrometheusClient, type PrometheusQuerier } from './prometheus-client.js';
 import { HttpError } from './http/errors.js';
 import { zodSerializerCompiler, zodValidatorCompiler, type ZodTypeProvider } from './http/zod-provider.js';
 import { migrate } from './migrations.js';
+import { registerAlertInstanceRoutes } from './routes/alert-instances.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerErrorRoutes } from './routes/errors.js';
@@ -59,7 +60,7 @@ export interface BuildAppOptions {
   readonly defaultMetrics?: boolean;
   /** Clients of Jaeger's and Prometheus's query APIs to use instead of those the config names (tests). */
   readonly jaeger?: JaegerClient;
-  readonly prometheus?: PrometheusClient;
+  readonly prometheus?: PrometheusQuerier;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -148,6 +149,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
     kpis: new BusinessKpis(config.metricsMaxSeriesPerMetric, (reason) => metrics.customMetricRefused.inc({ reason })),
     keys: new ApiKeyStore(config.apiKeys),
     limiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+    prometheus: opts.prometheus ?? (config.prometheusUrl ? new PrometheusClient(config.prometheusUrl, { timeoutMs: config.prometheusTimeoutMs }) : undefined),
     state: { closing: false },
   };
 
@@ -343,6 +345,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<IngestApp> {
   registerErrorRoutes(app, ctx);
   registerSentryRoutes(app, ctx);
   registerAlertRoutes(app, ctx);
+  registerAlertInstanceRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerTraceRoutes(app, ctx, opts.jaeger ?? (config.jaegerQueryUrl ? new JaegerClient(config.jaegerQueryUrl, config.jaegerTimeoutMs) : undefined));

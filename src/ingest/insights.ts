@@ -840,7 +840,8 @@ export interface TopOperation {
 
 /** Whether the numbers came from Prometheus; `error` and `message` say why not, without naming internal addresses. */
 export interface InsightsSource {
-  readonly prometheus: 'ok' | 'partial' | 'unavailable' | 'not_configured';
+  /** `not_permitted`: the caller's key may read no component's metrics (set by the routes). */
+  readonly prometheus: 'ok' | 'partial' | 'unavailable' | 'not_configured' | 'not_permitted';
   readonly error?: PrometheusError['kind'];
   readonly message?: string;
   /** With `partial`: the queries that failed, and why. */

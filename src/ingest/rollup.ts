@@ -51,7 +51,7 @@ export async function rollupDay(tx: Queryable, day: string, scope: RollupScope =
   // rows stored before a bound existed, or by other writers, cannot overflow a sum or a percentile. Each table is
   // read once and aggregated by project; the figures of one row per project are then spread into one row each.
   await tx.query(
-    `WITH e AS (SELECT project, type, user_id, properties FROM events WHERE ts >= $2::timestamptz AND ts < $3::timestamptz ${mine(5)}),
+    `WITH e AS (SELECT project, type, user_id, session_id, properties FROM events WHERE ts >= $2::timestamptz AND ts < $3::timestamptz ${mine(5)}),
           p AS (SELECT project, type,
                        ${jsonNumber('duration_ms')} AS ms, ${jsonNumber('status')} AS status,
                        ${jsonNumber('duration_seconds')} AS seconds, ${jsonNumber('rating')} AS rating
@@ -69,6 +69,10 @@ export async function rollupDay(tx: Queryable, day: string, scope: RollupScope =
                               percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
                          FROM req GROUP BY project),
           sessions AS (SELECT project, sum(s) AS total, count(*)::float8 AS n FROM sess GROUP BY project),
+          viewed AS (SELECT project, count(*)::float8 AS n, count(*) FILTER (WHERE views = 1)::float8 AS bounced
+                       FROM (SELECT project, session_id, count(*) AS views FROM e
+                              WHERE type = 'page_view' AND session_id IS NOT NULL GROUP BY project, session_id) AS v
+                      GROUP BY project),
           ratings AS (SELECT project, sum(r) AS total, count(*)::float8 AS n FROM rated GROUP BY project),
           reports AS (SELECT project, count(*)::float8 AS n FROM error_events
                        WHERE ts >= $2::timestamptz AND ts < $3::timestamptz ${mine(5)} GROUP BY project),
@@ -85,12 +89,16 @@ export async function rollupDay(tx: Queryable, day: string, scope: RollupScope =
          FROM projects
          LEFT JOIN counted c USING (project) LEFT JOIN requests q USING (project) LEFT JOIN sessions s USING (project)
          LEFT JOIN ratings rt USING (project) LEFT JOIN reports er USING (project) LEFT JOIN active a USING (project)
+         LEFT JOIN viewed vw USING (project)
          CROSS JOIN LATERAL (VALUES
            ('active_users', coalesce(a.n, 0)),
            ('sessions', coalesce(c.sessions, 0)),
            ('session_duration_sum_s', coalesce(s.total, 0)),
            ('session_duration_count', coalesce(s.n, 0)),
            ('page_views', coalesce(c.page_views, 0)),
+           -- Sessions with a page view, and those with exactly one (a bounce): pages per session and the bounce rate.
+           ('viewed_sessions', coalesce(vw.n, 0)),
+           ('bounced_sessions', coalesce(vw.bounced, 0)),
            ('rating_count', coalesce(rt.n, 0)),
            ('rating_sum', coalesce(rt.total, 0)),
            ('requests', coalesce(q.n, 0)),

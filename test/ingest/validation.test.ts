@@ -45,7 +45,7 @@ const CASES: BadCase[] = [
   { name: 'wrong API key', url: '/api/v1/events', headers: { ...json, 'x-api-key': 'test-ingest-key-0123456789abcdeX' }, payload: event(), status: 401, error: 'unauthorized', names: 'authentication required' },
   { name: 'wrong bearer token', url: '/api/v1/events', headers: { ...json, authorization: 'Bearer nope' }, payload: event(), status: 401, error: 'unauthorized', names: 'authentication required' },
   { name: 'key without the scope', url: '/api/v1/events', headers: { ...json, ...auth('read') }, payload: event(), status: 403, error: 'forbidden', names: 'forbidden' },
-  { name: 'invalid metric name', url: '/api/v1/monitoring/metrics', payload: metric({ name: 'marketplace.recommendation.generated' }), status: 400, error: 'invalid_request', names: 'invalid metric name "marketplace.recommendation.generated"' },
+  { name: 'invalid metric name', url: '/api/v1/monitoring/metrics', payload: metric({ name: 'marketplace recommendation.generated' }), status: 400, error: 'invalid_request', names: 'invalid metric name "marketplace recommendation.generated"' },
   { name: 'counter without _total', url: '/api/v1/monitoring/metrics', payload: metric({ name: 'app_logins' }), status: 400, error: 'invalid_request', names: 'must end in _total' },
   { name: 'reserved metric name', url: '/api/v1/monitoring/metrics', payload: metric({ name: 'http_requests_total' }), status: 400, error: 'invalid_request', names: 'reserved' },
   { name: 'invalid label name', url: '/api/v1/monitoring/metrics', payload: metric({ labels: { 'user-type': 'x' } }), status: 400, error: 'invalid_request', names: 'body.labels.user-type' },

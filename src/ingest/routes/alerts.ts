@@ -195,6 +195,7 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
                status = excluded.status,
                ends_at = CASE WHEN excluded.status = 'resolved' THEN excluded.ends_at ELSE alerts.ends_at END,
                annotations = excluded.annotations,
+               receiver = excluded.receiver,
                last_received_at = now(),
                notifications = alerts.notifications + 1`,
             [
@@ -211,6 +212,18 @@ export function registerAlertRoutes(app: IngestApp, ctx: IngestContext): void {
               project,
             ],
           );
+          // An alert a project sent through POST /api/v1/monitoring/alerts: its own row follows the notifications too.
+          // Only a row the project wrote itself is updated; Alertmanager's key creates nothing in another project.
+          const owner = a.labels['project'];
+          if (a.labels['source'] === 'ingest-api' && owner !== undefined && owner !== project) {
+            await tx.query(
+              `UPDATE alerts SET status = $4,
+                      ends_at = CASE WHEN $4 = 'resolved' THEN $5::timestamptz ELSE ends_at END,
+                      receiver = $6, last_received_at = now(), notifications = notifications + 1
+                WHERE project = $1 AND fingerprint = $2 AND starts_at = $3::timestamptz`,
+              [owner, a.fingerprint, a.startsAt, a.status, a.status === 'resolved' ? endOrNull(a.endsAt) : null, p.receiver],
+            );
+          }
         }
         await insertRows(tx, 'audit_log', [auditRow(entry)]);
       });

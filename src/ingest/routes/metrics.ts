@@ -5,12 +5,31 @@ import { ErrorReply, jsonObject, keyNameProblem, oneOrMany, text, textRecord } f
 import { metricNameProblems } from '../telemetry/custom-metrics.js';
 import { QueueRefusedError } from '../write-queue.js';
 
+/** A dotted name as the seed API writes it (`marketplace.recommendation.generated`): exposed with underscores. */
+const DOTTED_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z0-9_]+)+$/;
+
+/**
+ * The name a sample is exposed under: a dotted name with underscores, and a
+ * counter's `_total`, so that the seed API's names (`a.b.c`, counter) are
+ * taken as Prometheus names (`a_b_c_total`). A Prometheus name is kept.
+ */
+export function exposedName(name: string, type: string): string {
+  if (!DOTTED_NAME.test(name)) return name;
+  const base = name.replaceAll('.', '_');
+  return type === 'counter' && !base.endsWith('_total') ? `${base}_total` : base;
+}
+
 const MetricSample = z
   .strictObject({
     name: z.string().min(1).max(200),
-    metric_type: z.enum(['counter', 'gauge', 'histogram']),
+    /** `timer` (the seed API's durations) is a histogram. */
+    metric_type: z.enum(['counter', 'gauge', 'histogram', 'timer']),
     value: z.number().finite(),
     help: text(500).optional(),
+    /** The seed API's component: the `component` label. */
+    component: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of [A-Za-z0-9_.-]').optional(),
+    /** The seed API's tags: labels like `labels`, which must not give one a different value. */
+    tags: textRecord(100, 200).optional(),
     labels: textRecord(100, 200).optional(),
     buckets: z
       .array(z.number().finite())
@@ -20,10 +39,32 @@ const MetricSample = z
       .optional(),
   })
   .superRefine((s, ctx) => {
-    for (const p of metricNameProblems(s)) ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
-    if (Object.keys(s.labels ?? {}).length > 16) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'at most 16 labels' });
-    if (s.metric_type === 'counter' && s.value < 0) ctx.addIssue({ code: 'custom', path: ['value'], message: 'a counter can only increase: value must be >= 0' });
-    if (s.buckets && s.metric_type !== 'histogram') ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'only histograms have buckets' });
+    const type = s.metric_type === 'timer' ? 'histogram' : s.metric_type;
+    const labels: Record<string, string> = { ...(s.tags ?? {}), ...(s.labels ?? {}), ...(s.component !== undefined ? { component: s.component } : {}) };
+    for (const [from, map] of [['tags', s.tags], ['labels', s.labels]] as const) {
+      for (const [k, v] of Object.entries(map ?? {})) {
+        if (labels[k] !== v) ctx.addIssue({ code: 'custom', path: [from, k], message: `label ${k} is given two different values (tags, labels and component name the same labels)` });
+      }
+    }
+    for (const p of metricNameProblems({ name: exposedName(s.name, type), metric_type: type, labels })) {
+      ctx.addIssue({ code: 'custom', path: p.path.split('.'), message: p.message });
+    }
+    if (Object.keys(labels).length > 16) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'at most 16 labels' });
+    if (type === 'counter' && s.value < 0) ctx.addIssue({ code: 'custom', path: ['value'], message: 'a counter can only increase: value must be >= 0' });
+    if (s.buckets && type !== 'histogram') ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'only histograms have buckets' });
+  })
+  .transform((s) => {
+    const type = s.metric_type === 'timer' ? ('histogram' as const) : s.metric_type;
+    const labels = { ...(s.tags ?? {}), ...(s.labels ?? {}), ...(s.component !== undefined ? { component: s.component } : {}) };
+    return {
+      name: exposedName(s.name, type),
+      sent_name: s.name,
+      metric_type: type,
+      value: s.value,
+      ...(s.help !== undefined ? { help: s.help } : {}),
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
+      ...(s.buckets !== undefined ? { buckets: s.buckets } : {}),
+    };
   });
 
 export const KPI_NAME = /^[a-z_][a-z0-9_]{0,99}$/;
@@ -53,7 +94,10 @@ const BusinessMetric = z.strictObject({
 const Recorded = z.strictObject({
   success: z.literal(true),
   message: z.string(),
+  /** The seed API's field: the name sent, when the request held one metric. */
+  metric_name: z.string().optional(),
   recorded: z.number().int(),
+  /** The names the metrics are exposed under on /metrics (a dotted name with underscores, a counter with `_total`). */
   metric_names: z.array(z.string()),
   timestamp: z.string(),
 });
@@ -78,7 +122,15 @@ export function registerMetricRoutes(app: IngestApp, ctx: IngestContext): void {
         metadata: { count: samples.length, names: names.slice(0, 20) },
       });
       ctx.customMetrics.record(samples);
-      return { success: true as const, message: 'Metric recorded successfully', recorded: samples.length, metric_names: names, timestamp: new Date().toISOString() };
+      const sent = [...new Set(samples.map((s) => s.sent_name))];
+      return {
+        success: true as const,
+        message: 'Metric recorded successfully',
+        ...(sent.length === 1 ? { metric_name: sent[0]! } : {}),
+        recorded: samples.length,
+        metric_names: names,
+        timestamp: new Date().toISOString(),
+      };
     },
   );
 
@@ -98,7 +150,14 @@ export function registerMetricRoutes(app: IngestApp, ctx: IngestContext): void {
         { action: 'business_metrics.record', resourceType: 'business_metric', resourceId: names.length === 1 ? names[0]! : null, metadata: { count: items.length } },
       );
       for (const m of items) ctx.kpis.set(project, m.metric_name, m.value, m.target);
-      return { success: true as const, message: 'Business metric recorded successfully', recorded: items.length, metric_names: names, timestamp: new Date().toISOString() };
+      return {
+        success: true as const,
+        message: 'Business metric recorded successfully',
+        ...(names.length === 1 ? { metric_name: names[0]! } : {}),
+        recorded: items.length,
+        metric_names: names,
+        timestamp: new Date().toISOString(),
+      };
     },
   );
 }
