@@ -11,7 +11,9 @@ const perMinute = (by: string) => `sum by (${by}) (rate(ingest_error_reports_tot
  * What Grafana's read-only role may read of the error reports: the groups
  * (`error_groups`, no message and no user) and the counts of a time range
  * (`error_group_stats(from, to)`, which reads the reports as the service's
- * own role and returns numbers only). Both come from migration 5.
+ * own role and returns numbers only). Both come from migration 5; since
+ * migration 6 each group belongs to a project (the same fingerprint in two
+ * projects is two groups), so the two are joined on (project, fingerprint).
  */
 const STATS = 'error_group_stats($__timeFrom(), $__timeTo())';
 
@@ -20,15 +22,15 @@ const ERROR_GROUP_SQL = {
   'Groups with reports': `SELECT count(*) AS "groups" FROM ${STATS}`,
   'New groups': `SELECT count(*) AS "new groups" FROM error_groups WHERE $__timeFilter(first_seen)`,
   'Top error groups': `
-    SELECT g.service, g.type, g.culprit AS "where", g.level, s.reports, s.users AS "affected users",
+    SELECT g.project, g.service, g.type, g.culprit AS "where", g.level, s.reports, s.users AS "affected users",
            g.first_seen AS "first seen", s.last_report AS "last seen", g.fingerprint
-    FROM ${STATS} AS s JOIN error_groups AS g USING (fingerprint)
+    FROM ${STATS} AS s JOIN error_groups AS g USING (project, fingerprint)
     ORDER BY s.reports DESC, s.last_report DESC
     LIMIT 50`,
   'Groups first seen in the range': `
-    SELECT g.first_seen AS "first seen", g.service, g.type, g.culprit AS "where", g.level,
+    SELECT g.first_seen AS "first seen", g.project, g.service, g.type, g.culprit AS "where", g.level,
            coalesce(s.reports, 0) AS reports, coalesce(s.users, 0) AS "affected users", s.last_report AS "last seen", g.fingerprint
-    FROM error_groups AS g LEFT JOIN ${STATS} AS s USING (fingerprint)
+    FROM error_groups AS g LEFT JOIN ${STATS} AS s USING (project, fingerprint)
     WHERE $__timeFilter(g.first_seen)
     ORDER BY g.first_seen DESC
     LIMIT 50`,
@@ -72,7 +74,7 @@ export function errors(ctx: DashboardContext): DashboardBuilder {
     groups &&
       statPanel({
         title: 'Groups with reports',
-        description: 'Error groups (distinct fingerprints) with at least one report in the time range.',
+        description: 'Error groups (distinct fingerprints of each project) with at least one report in the time range.',
         datasource: 'analytics',
         sparkline: false,
         queries: [groupSql('Groups with reports', 'table')],
@@ -119,7 +121,7 @@ export function errors(ctx: DashboardContext): DashboardBuilder {
       tablePanel({
         title: 'Top error groups',
         description:
-          'The 50 groups with the most reports in the time range: service and type of the first report, where it was raised (its top frame), reports and distinct users in the range, when the group was first seen ever and last seen in the range. Messages and user ids stay in the database.',
+          'The 50 groups with the most reports in the time range: their project, service and type of the first report, where it was raised (its top frame), reports and distinct users in the range, when the group was first seen ever and last seen in the range. Messages and user ids stay in the database.',
         datasource: 'analytics',
         unit: units.Short,
         w: 24,
@@ -129,7 +131,7 @@ export function errors(ctx: DashboardContext): DashboardBuilder {
       }),
       tablePanel({
         title: 'Groups first seen in the range',
-        description: 'Error groups whose first report falls in the time range, newest first, with their reports and affected users in the range.',
+        description: 'Error groups whose first report falls in the time range, newest first, with their project, reports and affected users in the range.',
         datasource: 'analytics',
         unit: units.Short,
         w: 24,

@@ -86,16 +86,25 @@ export function ingest(_ctx: DashboardContext): DashboardBuilder {
   section(d, 'Business KPIs posted', [
     tablePanel({
       title: 'KPIs against target',
-      description: 'The latest value of each KPI applications posted to /api/v1/monitoring/business-metrics, its target and how much of it is reached.',
+      description:
+        'The latest value of each KPI applications posted to /api/v1/monitoring/business-metrics, by project (of the key that posted it), its target and how much of it is reached.',
       w: 24,
       queries: [
-        promqlInstant(`max by (kpi) (business_kpi_value{${KPI}})`),
-        promqlInstant(`max by (kpi) (business_kpi_target{${KPI}})`),
-        promqlInstant(`max by (kpi) (business_kpi_value{${KPI}}) / max by (kpi) (business_kpi_target{${KPI}})`),
+        promqlInstant(`max by (project, kpi) (business_kpi_value{${KPI}})`),
+        promqlInstant(`max by (project, kpi) (business_kpi_target{${KPI}})`),
+        promqlInstant(`max by (project, kpi) (business_kpi_value{${KPI}}) / max by (project, kpi) (business_kpi_target{${KPI}})`),
       ],
+      // One row per (project, kpi): the merge joins the three results on their labels.
       transformations: [
         { id: 'merge', options: {} },
-        { id: 'organize', options: { excludeByName: { Time: true }, renameByName: { 'Value #A': 'value', 'Value #B': 'target', 'Value #C': 'achieved' } } },
+        {
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true },
+            indexByName: { project: 0, kpi: 1, 'Value #A': 2, 'Value #B': 3, 'Value #C': 4 },
+            renameByName: { 'Value #A': 'value', 'Value #B': 'target', 'Value #C': 'achieved' },
+          },
+        },
       ],
     }),
   ]);

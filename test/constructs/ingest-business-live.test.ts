@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboards, FULL_CONTEXT, STACK_DASHBOARDS } from '../../dashboards/index.js';
+import { DASHBOARD_UIDS } from '../../src/authoring/index.js';
 import { writeOfflinePrometheus } from '../support/offline-prometheus.js';
 import { type Started, startPrometheus, waitFor } from '../support/processes.js';
 import { type Json, environment, synth } from './helpers.js';
@@ -18,15 +20,25 @@ import { type Json, environment, synth } from './helpers.js';
 const KEY = 'prometheus-metrics-key-0123456789abcdef';
 const NAMESPACE = 'obs-test';
 const SERVICE_METRICS = '# HELP ingest_queue_depth Rows queued.\n# TYPE ingest_queue_depth gauge\ningest_queue_depth 4\n';
+/** As the service answers the platform's `metrics` key: every project's KPIs, by project; here two projects with a KPI of the same name. */
 const KPI_METRICS = [
-  '# HELP business_kpi_value The latest value of a KPI.',
+  '# HELP business_kpi_value Latest value of a business KPI.',
   '# TYPE business_kpi_value gauge',
-  'business_kpi_value{kpi="conversion_rate"} 0.1',
-  '# HELP business_kpi_target The target of a KPI.',
+  'business_kpi_value{project="alpha",kpi="conversion_rate"} 0.1',
+  'business_kpi_value{project="beta",kpi="conversion_rate"} 0.3',
+  '# HELP business_kpi_target Target of a business KPI.',
   '# TYPE business_kpi_target gauge',
-  'business_kpi_target{kpi="conversion_rate"} 0.2',
+  'business_kpi_target{project="alpha",kpi="conversion_rate"} 0.2',
+  'business_kpi_target{project="beta",kpi="conversion_rate"} 0.2',
   '',
 ].join('\n');
+
+/** The queries of the Ingest service dashboard's KPI table (value, target, achieved), as shipped. */
+function kpiTableQueries(): { exprs: string[]; organize: Json } {
+  const file = buildDashboards(STACK_DASHBOARDS, FULL_CONTEXT).find((f) => f.uid === DASHBOARD_UIDS.ingest);
+  const panel = (JSON.parse(file!.json) as Json).panels.find((p: Json) => p.title === 'KPIs against target');
+  return { exprs: panel.targets.map((t: Json) => t.expr), organize: panel.transformations.find((t: Json) => t.id === 'organize').options };
+}
 
 describe("the ingest service's KPIs in a real Prometheus, with the key from the mounted Secret", () => {
   let root: string;
@@ -105,7 +117,7 @@ describe("the ingest service's KPIs in a real Prometheus, with the key from the 
 
   it('with the key in the file the KPI series arrive, labelled as the business job of the ingest pod, without a reload', async () => {
     writeFileSync(keyFile, KEY);
-    const [value] = await waitFor(
+    const values = await waitFor(
       async () => {
         const r = await query('business_kpi_value');
         return r.length > 0 ? r : undefined;
@@ -114,8 +126,11 @@ describe("the ingest service's KPIs in a real Prometheus, with the key from the 
       'business_kpi_value',
       prometheus,
     );
-    expect(value.metric).toEqual({
+    expect(values.map((v: Json) => v.metric.project).sort()).toEqual(['alpha', 'beta']);
+    const alpha = values.find((v: Json) => v.metric.project === 'alpha');
+    expect(alpha.metric).toEqual({
       __name__: 'business_kpi_value',
+      project: 'alpha',
       kpi: 'conversion_rate',
       job: 'obstack-ingest-business',
       instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
@@ -124,14 +139,33 @@ describe("the ingest service's KPIs in a real Prometheus, with the key from the 
       service: 'ingest',
       node: 'worker-1',
     });
-    expect(value.value[1]).toBe('0.1');
-    // The dashboard's achieved ratio, as the Ingest service dashboard queries it.
-    const [achieved] = await query('max by (kpi) (business_kpi_value{job="obstack-ingest-business"}) / max by (kpi) (business_kpi_target{job="obstack-ingest-business"})');
-    expect(achieved.metric).toEqual({ kpi: 'conversion_rate' });
-    expect(Number(achieved.value[1])).toBeCloseTo(0.5);
+    expect(alpha.value[1]).toBe('0.1');
     expect((await target('obstack-ingest-business'))?.health).toBe('up');
     // The open job keeps the service's own series and never gets the KPIs.
     expect(await query('business_kpi_value{job="obstack-ingest"}')).toEqual([]);
     expect((await query('ingest_queue_depth{job="obstack-ingest"}')).length).toBe(1);
   }, 40_000);
+
+  it("gives the Ingest service dashboard's KPI table one row per project and KPI", async () => {
+    const { exprs, organize } = kpiTableQueries();
+    expect(exprs).toHaveLength(3);
+    // Every aggregation keeps the project: without it, the KPIs of two projects of the same name would be one row.
+    for (const e of exprs) expect([...e.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1]), e).toEqual(e.includes(' / ') ? ['project, kpi', 'project, kpi'] : ['project, kpi']);
+    expect(Object.keys(organize.indexByName).slice(0, 2)).toEqual(['project', 'kpi']);
+    // What the table's merge does: the three results joined on their labels, one row per label set.
+    const rows = new Map<string, Record<string, unknown>>();
+    for (const [i, column] of ['value', 'target', 'achieved'].entries()) {
+      for (const r of await query(exprs[i]!)) {
+        const labels = r.metric as Record<string, string>;
+        const key = JSON.stringify(labels);
+        rows.set(key, { ...labels, ...rows.get(key), [column]: Number(r.value[1]) });
+      }
+    }
+    const table = [...rows.values()].sort((a, b) => String(a['project']).localeCompare(String(b['project'])));
+    // Taken together, the two projects' KPIs would be one row with beta's value over a target of either.
+    expect(table).toEqual([
+      { project: 'alpha', kpi: 'conversion_rate', value: 0.1, target: 0.2, achieved: expect.closeTo(0.5) },
+      { project: 'beta', kpi: 'conversion_rate', value: 0.3, target: 0.2, achieved: expect.closeTo(1.5) },
+    ]);
+  });
 });

@@ -7,44 +7,15 @@ import { synthesizeEnvironment } from '../../src/cli/synthesize.js';
 import { buildApp } from '../../src/ingest/app.js';
 import type { IngestApp } from '../../src/ingest/context.js';
 import { example } from '../constructs/helpers.js';
-import { auth, testConfig } from '../ingest/helpers/app.js';
+import { API_KEYS, auth, testConfig } from '../ingest/helpers/app.js';
 import { postgresUnavailable, TestPostgres } from '../ingest/helpers/postgres.js';
-
-interface Target {
-  rawSql?: string;
-  expr?: string;
-  format?: string;
-  datasource?: { uid?: string };
-}
-interface Panel {
-  title: string;
-  type: string;
-  targets?: Target[];
-}
-
-/**
- * Grafana's PostgreSQL macros as the datasource expands them for a time
- * range: `$__timeFilter(col)` → `col BETWEEN '<from>' AND '<to>'`,
- * `$__timeFrom()` / `$__timeTo()` → the quoted instants. A macro it does not
- * know is an error, so a query cannot reach PostgreSQL half expanded.
- */
-function expandMacros(rawSql: string, from: Date, to: Date): string {
-  const f = `'${from.toISOString()}'`;
-  const t = `'${to.toISOString()}'`;
-  const out = rawSql
-    .replace(/\$__timeFilter\(\s*([^)]+?)\s*\)/g, (_, col: string) => `${col} BETWEEN ${f} AND ${t}`)
-    .replace(/\$__timeFrom\(\)/g, f)
-    .replace(/\$__timeTo\(\)/g, t);
-  const left = /\$__\w+/.exec(out);
-  if (left) throw new Error(`macro ${left[0]} is not expanded by the test helper: ${rawSql}`);
-  return out;
-}
+import { expandMacros, type Panel, sqlQueries } from './grafana-sql.js';
 
 const env = example('dev');
 const synthesized = synthesizeEnvironment(env, { ruleFiles: stackRuleFiles(env), dashboards: stackDashboards(env) });
 const json = synthesized.files.get('dashboards/obstack-errors.json');
 const dashboard = JSON.parse(json ?? '{"panels":[]}') as { uid: string; panels: Panel[]; templating: { list: { name: string }[] } };
-const sqlPanels = dashboard.panels.flatMap((p) => (p.targets ?? []).filter((t) => t.rawSql !== undefined).map((t) => ({ title: p.title, sql: t.rawSql! })));
+const sqlPanels = sqlQueries(dashboard.panels);
 
 describe('the Errors dashboard as synthesized', () => {
   it('is written with the other dashboards of an environment with the ingest service and passes the dashboard checks', () => {
@@ -64,6 +35,17 @@ describe('the Errors dashboard as synthesized', () => {
     for (const p of sqlPanels) expect(p.sql, p.title).not.toMatch(/\berror_events\b|\bmessage\b|\buser_id\b/);
   });
 
+  it('joins the groups to their figures on project and fingerprint, and shows the project of each group', () => {
+    // A fingerprint is unique per project only (migration 6): joined on it alone, a group would take the reports of another project's.
+    const joins = sqlPanels.filter((p) => /\bJOIN\b/.test(p.sql));
+    expect(joins.map((p) => p.title)).toEqual(['Top error groups', 'Groups first seen in the range']);
+    for (const p of joins) {
+      expect(p.sql, p.title).toMatch(/JOIN [^\n]+ USING \(project, fingerprint\)/);
+      expect(p.sql, p.title).not.toMatch(/USING \(fingerprint\)/);
+      expect(p.sql, p.title).toMatch(/\bg\.project\b/);
+    }
+  });
+
   it('has no SQL panel without the analytics datasource', () => {
     const prometheusOnly = stackDashboards({ ...env, components: { ...env.components, ingest: { ...env.components.ingest, enabled: false } } }).find((d) => d.uid === 'obstack-errors');
     expect(prometheusOnly).toBeDefined();
@@ -78,10 +60,22 @@ describe('the Errors dashboard as synthesized', () => {
     );
     expect(() => expandMacros('SELECT $__timeGroup(ts, 1h)', from, to)).toThrow(/\$__timeGroup/);
   });
+
+  it("expands a variable as Grafana's sqlstring format does, and refuses one without a value or in another format", () => {
+    const from = new Date('2026-01-01T00:00:00Z');
+    expect(expandMacros('x = ANY (ARRAY[${p:sqlstring}]::text[])', from, from, { p: ['a', "o'b"] })).toBe("x = ANY (ARRAY['a','o''b']::text[])");
+    expect(expandMacros('x IN (${p:sqlstring})', from, from, { p: [] })).toBe('x IN ()');
+    expect(() => expandMacros('x IN (${p:sqlstring})', from, from)).toThrow(/\$\{p:sqlstring\}/);
+    expect(() => expandMacros('x IN ($p)', from, from, { p: ['a'] })).toThrow(/variable \$p /);
+    expect(() => expandMacros('x IN (${p:csv})', from, from, { p: ['a'] })).toThrow(/\$\{p:csv\}/);
+  });
 });
 
 const unavailable = postgresUnavailable();
 if (unavailable) console.warn(`skipping the Errors dashboard's SQL on PostgreSQL: ${unavailable}`);
+
+/** An ingest key of a second project, beta. */
+const BETA_KEY = 'beta0ingest0key0123456789abcdef0';
 
 describe.skipIf(unavailable !== undefined)("the Errors dashboard's SQL on PostgreSQL, as the read-only role", () => {
   let server: TestPostgres;
@@ -106,9 +100,10 @@ describe.skipIf(unavailable !== undefined)("the Errors dashboard's SQL on Postgr
     await admin.query('GRANT CONNECT ON DATABASE postgres TO grafana_reader');
     await admin.query('GRANT USAGE ON SCHEMA public TO grafana_reader');
     await admin.end();
-    app = await buildApp({ config: testConfig({ databaseUrl: server.url, logLevel: 'silent', rateLimitPerSecond: 0 }), defaultMetrics: false });
-    const post = async (payload: unknown[]) => {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/errors', headers: auth('ingest'), payload });
+    const apiKeys = [...API_KEYS, { name: 'beta-app', key: BETA_KEY, scopes: ['ingest' as const], project: 'beta' }];
+    app = await buildApp({ config: testConfig({ databaseUrl: server.url, logLevel: 'silent', rateLimitPerSecond: 0, apiKeys }), defaultMetrics: false });
+    const post = async (payload: unknown[], headers: Record<string, string> = auth('ingest')) => {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/errors', headers, payload });
       expect(res.statusCode).toBe(200);
       return (res.json() as { fingerprints: string[] }).fingerprints;
     };
@@ -126,6 +121,10 @@ describe.skipIf(unavailable !== undefined)("the Errors dashboard's SQL on Postgr
     [fingerprints['busy']] = await post([err('busy', ago(3), 'u1', 'search'), err('busy', ago(2), 'u2', 'search'), err('busy', ago(2), 'u3', 'search'), err('busy', ago(1), undefined, 'search')]);
     // "stale": seen only before the range.
     [fingerprints['stale']] = await post([err('stale', ago(30), 'u9')]);
+    // Project beta raises the same error as "busy" (so the same fingerprint): its own group, 1 report by 1 user,
+    // and a report of "stale" in the range, which is new to beta.
+    const beta = await post([err('busy', ago(2.5), 'u1', 'search'), err('stale', ago(4), 'u9')], { 'x-api-key': BETA_KEY });
+    expect(beta).toEqual([fingerprints['busy'], fingerprints['stale']]);
     reader = new pg.Client({ connectionString: server.url.replace('postgres@', 'grafana_reader:reader@') });
     await reader.connect();
   });
@@ -146,21 +145,38 @@ describe.skipIf(unavailable !== undefined)("the Errors dashboard's SQL on Postgr
     for (const p of sqlPanels) await expect(reader.query(expandMacros(p.sql, range.from, range.to)), p.title).resolves.toBeDefined();
   });
 
-  it('lists the top groups of the range by reports, with affected users, first and last seen', async () => {
+  it('lists the top groups of the range by reports, each with its project, affected users, first and last seen', async () => {
     const rows = await run('Top error groups');
-    expect(rows.map((r) => r['fingerprint'])).toEqual([fingerprints['busy'], fingerprints['old']]);
+    // Each group once, with its own project's figures: beta's "busy" does not add to default's, and default's
+    // "stale" (no report in the range) does not take beta's report.
+    expect(rows.map((r) => [r['project'], r['fingerprint'], r['reports'], r['affected users']])).toEqual([
+      ['default', fingerprints['busy'], '4', '3'],
+      ['default', fingerprints['old'], '2', '1'],
+      ['beta', fingerprints['busy'], '1', '1'],
+      ['beta', fingerprints['stale'], '1', '1'],
+    ]);
     expect(rows[0]).toMatchObject({ service: 'search', type: 'TypeError', where: 'busy (src/busy.js)', level: 'error', reports: '4', 'affected users': '3' });
     expect(rows[1]).toMatchObject({ service: 'checkout', reports: '2', 'affected users': '1' });
     expect((rows[1]!['first seen'] as Date).toISOString()).toBe(ago(48));
     expect((rows[1]!['last seen'] as Date).toISOString()).toBe(ago(1));
+    const betaBusy = rows.find((r) => r['project'] === 'beta' && r['fingerprint'] === fingerprints['busy']);
+    expect((betaBusy!['first seen'] as Date).toISOString()).toBe(ago(2.5));
   });
 
-  it('counts and lists the groups first seen in the range, and the groups with reports', async () => {
-    expect(await run('New groups')).toEqual([{ 'new groups': '1' }]);
-    expect(await run('Groups with reports')).toEqual([{ groups: '2' }]);
+  it('counts and lists the groups first seen in the range, and the groups with reports, per project', async () => {
+    // default's "busy", and beta's "busy" and "stale".
+    expect(await run('New groups')).toEqual([{ 'new groups': '3' }]);
+    expect(await run('Groups with reports')).toEqual([{ groups: '4' }]);
     const fresh = await run('Groups first seen in the range');
-    expect(fresh.map((r) => r['fingerprint'])).toEqual([fingerprints['busy']]);
+    expect(fresh.map((r) => [r['project'], r['fingerprint'], r['reports']])).toEqual([
+      ['beta', fingerprints['busy'], '1'],
+      ['default', fingerprints['busy'], '4'],
+      ['beta', fingerprints['stale'], '1'],
+    ]);
+    // By service over the projects; the two "busy" groups may fall in one hour or two.
     const hourly = await run('New groups per hour');
-    expect(hourly).toEqual([{ time: expect.any(Date), metric: 'search', value: '1' }]);
+    const byService: Record<string, number> = {};
+    for (const r of hourly) byService[r['metric'] as string] = (byService[r['metric'] as string] ?? 0) + Number(r['value']);
+    expect(byService).toEqual({ checkout: 1, search: 2 });
   });
 });
