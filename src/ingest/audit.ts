@@ -19,6 +19,47 @@ export interface AuditEntry {
   readonly metadata?: Record<string, unknown>;
   /** The project the entry belongs to (the key's); null for what concerns no one project (a job, a request without a valid key). */
   readonly project?: string | null;
+  /** The end user and session the request was made for, as the caller says (`X-User-Id`, `X-Session-Id`). */
+  readonly userId?: string | null;
+  readonly sessionId?: string | null;
+  /** The action's own tags (COMPLIANCE_TAGS) and the caller's (`X-Compliance-Tags`). */
+  readonly complianceTags?: readonly string[];
+  /** The caller's X-Compliance-Tags header, as sent; `complianceTags()` reads it. */
+  readonly complianceHeader?: string;
+}
+
+/** Compliance tags every entry of an action carries: erasure and retention are GDPR's, keys, acknowledgements and refusals SOC 2's. */
+export const COMPLIANCE_TAGS: Readonly<Record<string, readonly string[]>> = {
+  'user.erase': ['GDPR', 'audit_required'],
+  'retention.run': ['GDPR'],
+  'api_key.added': ['SOC2', 'audit_required'],
+  'api_key.removed': ['SOC2', 'audit_required'],
+  'api_key.revoked': ['SOC2', 'audit_required'],
+  'api_key.changed': ['SOC2', 'audit_required'],
+  'api_key.expired': ['SOC2', 'audit_required'],
+  'api_keys.reload': ['SOC2'],
+  'alerts.acknowledge': ['SOC2'],
+  'request.refused': ['SOC2'],
+};
+
+const ACTOR_VALUE = /^[\x21-\x7e]{1,128}$/;
+const TAG = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** A caller's X-User-Id or X-Session-Id: 1-128 visible ASCII characters, else not recorded. */
+function headerValue(v: string | string[] | undefined): string | null {
+  return typeof v === 'string' && ACTOR_VALUE.test(v) ? v : null;
+}
+
+/** The tags of an entry: the action's, then the caller's X-Compliance-Tags (comma-separated, at most 10 of [A-Za-z0-9_-]). */
+export function complianceTags(action: string, header?: string | string[]): string[] {
+  const tags = new Set(COMPLIANCE_TAGS[action] ?? []);
+  if (typeof header === 'string') {
+    for (const t of header.split(',').slice(0, 10)) {
+      const tag = t.trim();
+      if (TAG.test(tag)) tags.add(tag);
+    }
+  }
+  return [...tags];
 }
 
 /** The entry as a row of `audit_log` in TABLES column order. */
@@ -35,13 +76,25 @@ export function auditRow(e: AuditEntry): unknown[] {
     e.requestId ?? null,
     e.metadata ?? {},
     e.project ?? null,
+    e.userId ?? null,
+    e.sessionId ?? null,
+    e.complianceTags ?? complianceTags(e.action, e.complianceHeader),
   ];
 }
 
 /** Request facts every audit entry carries. */
-export function requestFacts(request: FastifyRequest): Pick<AuditEntry, 'ip' | 'userAgent' | 'requestId'> {
-  const ua = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null, requestId: request.id };
+export function requestFacts(request: FastifyRequest): Pick<AuditEntry, 'ip' | 'userAgent' | 'requestId' | 'userId' | 'sessionId' | 'complianceHeader'> {
+  const h = request.headers;
+  const ua = h['user-agent'];
+  const tags = h['x-compliance-tags'];
+  return {
+    ip: request.ip,
+    userAgent: typeof ua === 'string' ? ua : null,
+    requestId: request.id,
+    userId: headerValue(h['x-user-id']),
+    sessionId: headerValue(h['x-session-id']),
+    ...(typeof tags === 'string' ? { complianceHeader: tags } : {}),
+  };
 }
 
 /** Who the entry is about: the key's name as actor, and its project. */
@@ -72,6 +125,8 @@ export function logAudit(log: FastifyBaseLogger, e: AuditEntry): void {
       'audit.resource_id': e.resourceId ?? undefined,
       'audit.outcome': e.outcome,
       'audit.metadata': e.metadata,
+      // The end user and session ids are kept in the table only, which erasure reaches; a log line cannot be taken back.
+      'audit.compliance_tags': e.complianceTags ?? complianceTags(e.action, e.complianceHeader),
     },
     'audit',
   );

@@ -226,6 +226,18 @@ REVOKE ALL ON FUNCTION error_group_stats(timestamptz, timestamptz) FROM PUBLIC;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'grafana_reader') THEN GRANT EXECUTE ON FUNCTION error_group_stats(timestamptz, timestamptz) TO grafana_reader; END IF; END $$;
 `,
   },
+  {
+    version: 7,
+    name: 'audit fields of the requirements',
+    // The audit-log entry of the requirements: the end user and session a request was made for (the caller's
+    // X-User-Id and X-Session-Id) and its compliance tags. Nullable columns and a constant default rewrite nothing.
+    sql: `
+ALTER TABLE audit_log ADD COLUMN user_id text;
+ALTER TABLE audit_log ADD COLUMN session_id text;
+ALTER TABLE audit_log ADD COLUMN compliance_tags jsonb NOT NULL DEFAULT '[]';
+CREATE INDEX audit_log_user ON audit_log (project, user_id) WHERE user_id IS NOT NULL;
+`,
+  },
 ];
 
 const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex');

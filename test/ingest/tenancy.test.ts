@@ -442,7 +442,7 @@ function migrationSuite(name: string, open: () => Promise<{ db: Database; grafan
         await db.query(`INSERT INTO daily_rollups (day, metric, dimension, value) VALUES ($1::date, 'active_users', '', 1), ($1::date, 'events', 'page_view', 1)`, [today]);
         await db.query(`INSERT INTO audit_log (actor, action, outcome) VALUES ('app', 'events.ingest', 'success')`);
 
-        expect(await migrate(db)).toEqual([6]);
+        expect(await migrate(db)).toEqual([6, 7]);
         for (const table of PROJECT_TABLES) {
           const { rows } = await db.query<{ project: string | null; n: number }>(`SELECT project, count(*)::int AS n FROM ${table} GROUP BY project`);
           expect(rows, table).toEqual([{ project: 'default', n: table === 'daily_rollups' ? 2 : 1 }]);

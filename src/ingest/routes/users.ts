@@ -71,6 +71,9 @@ export const SCRUBBED: readonly { table: string; key: string; column: string; ki
   { table: 'audit_log', key: 'id', column: 'resource_id', kind: 'text' },
   { table: 'audit_log', key: 'id', column: 'reason', kind: 'text' },
   { table: 'audit_log', key: 'id', column: 'user_agent', kind: 'text' },
+  { table: 'audit_log', key: 'id', column: 'user_id', kind: 'text' },
+  { table: 'audit_log', key: 'id', column: 'session_id', kind: 'text' },
+  { table: 'audit_log', key: 'id', column: 'compliance_tags', kind: 'jsonb' },
   { table: 'audit_log', key: 'id', column: 'metadata', kind: 'jsonb' },
 ];
 
