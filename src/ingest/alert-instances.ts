@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from './http/schemas.js';
+import { keyNameProblem, text } from './http/schemas.js';
 
 /**
  * The seed API's severities and the stack's: critical pages (P1), high pages
@@ -48,7 +48,12 @@ export const AlertInstanceRequest = z.strictObject({
   team: labelValue('team').optional(),
   labels: z
     .record(
-      z.string().regex(LABEL_NAME, 'label names must be 1-64 characters of [a-z0-9_], not starting with a digit').refine((n) => !RESERVED_LABELS.has(n), 'is set by the service'),
+      z
+        .string()
+        .regex(LABEL_NAME, 'label names must be 1-64 characters of [a-z0-9_], not starting with a digit')
+        .refine((n) => !n.startsWith('__'), 'label names starting with __ are reserved')
+        .refine((n) => keyNameProblem(n) === undefined, 'is a name objects already have (such as constructor)')
+        .refine((n) => !RESERVED_LABELS.has(n), 'is set by the service'),
       text(256),
     )
     .refine((l) => Object.keys(l).length <= 20, 'at most 20 labels')

@@ -178,6 +178,28 @@ function cases(now: number): Case[] {
     add({ name: `alerts ?${q}`, method: 'GET', url: `/api/v1/alerts?${q}`, headers: auth('read') });
     add({ name: `errors ?${q}`, method: 'GET', url: `/api/v1/errors?${q}`, headers: auth('read') });
   }
+  // The seed API's alert (no Alertmanager here: a valid one would be 503, so only what is refused before).
+  const seedAlert = (over: Record<string, unknown>) => body({ name: 'High API Error Rate', severity: 'high', component: 'api_gateway', ...over });
+  for (const [i, s] of BAD_TEXTS.entries()) {
+    add({ name: `alert name #${i}`, url: '/api/v1/monitoring/alerts', payload: seedAlert({ name: s }), field: 'body.name' });
+    add({ name: `alert description #${i}`, url: '/api/v1/monitoring/alerts', payload: seedAlert({ description: s }), field: 'body.description' });
+    add({ name: `alert label value #${i}`, url: '/api/v1/monitoring/alerts', payload: seedAlert({ labels: { zone: s } }), field: 'body.labels.zone' });
+  }
+  add({ name: 'alert threshold 1e400', url: '/api/v1/monitoring/alerts', payload: seedAlert({}).replace('}', `,"threshold":${HUGE_NUMBER}}`), field: 'body.threshold' });
+  add({ name: 'alert duration 1e400', url: '/api/v1/monitoring/alerts', payload: seedAlert({}).replace('}', `,"duration_seconds":${HUGE_NUMBER}}`), field: 'body.duration_seconds' });
+  for (const name of ['__proto__', 'constructor', '__name__', 'project', 'severity']) {
+    // A __proto__ key is refused by the JSON parser itself (400 invalid_json), before any field is looked at.
+    add({ name: `alert label named ${name}`, url: '/api/v1/monitoring/alerts', payload: seedAlert({}).replace('}', `,"labels":{"${name}":"x"}}`), ...(name === '__proto__' ? {} : { field: 'body.labels' }) });
+  }
+  add({ name: 'alert component with a quote', url: '/api/v1/monitoring/alerts', payload: seedAlert({ component: 'a"}' }), field: 'body.component' });
+  for (const id of ['%00', 'zz', '0'.repeat(32), 'a'.repeat(33), '%F0%9F%98%80']) {
+    add({ name: `trace id ${id}`, method: 'GET', url: `/api/v1/monitoring/traces/${id}`, headers: auth('read'), field: 'params.trace_id' });
+  }
+  for (const q of ['component=%00', 'component=', 'window=1e400', 'window=5y', 'window=0s', `component=${'x'.repeat(200)}`]) {
+    add({ name: `analytics ?${q}`, method: 'GET', url: `/api/v1/monitoring/analytics?${q}`, headers: auth('read'), field: `query.${q.split('=')[0]}` });
+  }
+  // Quoted into PromQL, never pasted: answered (Prometheus is not configured here), not refused or failed.
+  add({ name: 'analytics component that looks like PromQL', method: 'GET', url: `/api/v1/monitoring/analytics?component=${encodeURIComponent('x"} or vector(1) #')}`, headers: auth('read') });
   add({ name: 'health with a query', method: 'GET', url: '/api/v1/monitoring/health?x=%00', headers: auth('read') });
   add({ name: 'business dashboard with a query', method: 'GET', url: '/api/v1/monitoring/business-dashboard?x=1e400', headers: auth('admin') });
 
@@ -189,6 +211,7 @@ function cases(now: number): Case[] {
     ['/api/v1/monitoring/business-metrics', auth('ingest')],
     ['/api/v1/alerts/webhook', auth('ingest')],
     ['/api/v1/alerts/1/acknowledge', auth('admin')],
+    ['/api/v1/monitoring/alerts', auth('ingest')],
   ];
   let deep = '1';
   for (let i = 0; i < 5_000; i++) deep = `[${deep}]`;
