@@ -106,6 +106,8 @@ export function logMappings(): Record<string, unknown> {
         resource_type: keyword(),
         resource_id: keyword(),
         outcome: keyword(),
+        // An array of tags (SOC2, GDPR, audit_required, …): a keyword field holds arrays as they are.
+        compliance_tags: keyword(),
         // Free-form per action; flattened keeps the mapping from growing with every key.
         metadata: { type: 'flattened' },
       }),
