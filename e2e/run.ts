@@ -103,6 +103,16 @@ async function run(checks: Checks, root: string, totals: Totals): Promise<void> 
     return jobs.join(', ');
   });
 
+  await checks.step("the ingest service's health reads Prometheus: its score, the targets up and the monitoring status", async () => {
+    const res = await fetch(`${st.ingestBase}/api/v1/monitoring/health`, { headers: { 'x-api-key': st.keys.read } });
+    expect(res.status === 200, `health answered ${res.status}`);
+    const h = (await res.json()) as { overall_health_score: number | null; monitoring_status: { prometheus: string; targets_up: number | null; targets_total: number | null } };
+    expect(h.monitoring_status.prometheus === 'ok', `health's Prometheus source is ${h.monitoring_status.prometheus}`);
+    expect((h.monitoring_status.targets_up ?? 0) >= 4, `health counts ${h.monitoring_status.targets_up} targets up, Prometheus has at least 4`);
+    expect(h.overall_health_score !== null && h.overall_health_score > 0 && h.overall_health_score <= 100, `health score ${h.overall_health_score}`);
+    return `score ${h.overall_health_score}, ${h.monitoring_status.targets_up}/${h.monitoring_status.targets_total} targets up`;
+  });
+
   // Everything Alertmanager holds, sampled through the run, for the summary and the Watchdog.
   const watchdogStarts = new Set<string>();
   let watchdogSamples = 0;

@@ -84,6 +84,7 @@ export async function startStack(synth: E2eSynth, root: string): Promise<Stack> 
         { name: 'alertmanager', key: keys.alertmanager, scopes: ['ingest'] },
       ]),
       ALERTMANAGER_URL: alertmanager,
+      INGEST_PROMETHEUS_URL: prometheus,
       INGEST_RATE_LIMIT_PER_SECOND: '0',
       INGEST_DB_TIMEOUT_MS: '1000',
       OTEL_TRACES_SAMPLER_ARG: '0',
