@@ -6,6 +6,12 @@ import { DatabaseUnavailableError } from './db.js';
  * A table's rows travel as one JSON parameter (`jsonb_array_elements($n)`):
  * the statement has one parameter per table whatever the number of rows, so
  * it never reaches the 65535-parameter limit of a multi-row VALUES list.
+ *
+ * `optionalKey` names the column of a partial unique index (`WHERE … IS NOT
+ * NULL`), the only key the suffix's ON CONFLICT can meet: the rows without it
+ * cannot conflict and are inserted by a second part of the statement without
+ * the suffix, since the speculative insertion of ON CONFLICT costs PostgreSQL
+ * about a tenth of the row.
  */
 export const TABLES = {
   events: {
@@ -22,6 +28,7 @@ export const TABLES = {
     // A client retrying after a lost answer does not store the event twice. Ids are unique per project, so
     // that no project can find out, or keep out, the ids of another.
     suffix: 'ON CONFLICT (project, event_id) WHERE event_id IS NOT NULL DO NOTHING',
+    optionalKey: 'event_id',
   },
   error_events: {
     columns: [
@@ -40,6 +47,7 @@ export const TABLES = {
       ['project', 'text'],
     ],
     suffix: 'ON CONFLICT (project, event_id) WHERE event_id IS NOT NULL DO NOTHING',
+    optionalKey: 'event_id',
   },
   error_groups: {
     columns: [
@@ -88,7 +96,7 @@ export const TABLES = {
     ],
     suffix: '',
   },
-} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string; returns?: readonly string[] }>;
+} as const satisfies Record<string, { columns: readonly (readonly [string, string])[]; suffix: string; returns?: readonly string[]; optionalKey?: string }>;
 
 export type TableName = keyof typeof TABLES;
 /** Rows per table, each row a tuple in the order of `TABLES[t].columns`. */
@@ -127,7 +135,11 @@ export interface WriteQueueOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-const countRows = (rows: Rows) => Object.values(rows).reduce((n, r) => n + (r?.length ?? 0), 0);
+function countRows(rows: Rows): number {
+  let n = 0;
+  for (const table in rows) n += rows[table as TableName]?.length ?? 0;
+  return n;
+}
 
 /**
  * SQLSTATE classes that mean the rows themselves were refused (data or
@@ -140,12 +152,22 @@ function isDataError(err: unknown): boolean {
   return typeof code === 'string' && /^(22|23|42)/.test(code);
 }
 
+/** A deadlock (40P01) or serialization failure (40001), as the driver or DatabaseUnavailableError's cause reports it. */
+function isConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === '40P01' || code === '40001' || cause === '40P01' || cause === '40001';
+}
+
+/** Attempts of one statement that PostgreSQL ends for a deadlock before its writers are answered 503. */
+const MAX_ATTEMPTS = 3;
+
 /**
  * Group commit: concurrent writers' rows are committed together in one
- * statement and each writer's promise settles only after that commit. While
- * a transaction is in flight, new rows wait and join the next batch, so the
- * batch size grows with the load; up to `concurrency` run at once when full
- * batches of `flushMaxRows` are waiting.
+ * statement and each writer's promise settles only after that commit. Up to
+ * two statements are in flight; while they are, new rows wait and join the
+ * next batch, so the batch size grows with the load. Up to `concurrency` run
+ * at once when full batches of `flushMaxRows` are waiting.
  */
 export class WriteQueue {
   private pending: Entry[] = [];
@@ -207,9 +229,12 @@ export class WriteQueue {
 
   private pump(): void {
     const concurrency = Math.min(this.opts.concurrency, this.db.maxConcurrency);
-    // While one transaction commits, the next batch grows; another starts alongside only when a
-    // full batch is waiting, so statements stay few and large and PostgreSQL does less per row.
-    while (this.pending.length > 0 && (this.inflight === 0 || (this.inflight < concurrency && this.pendingRows >= this.opts.flushMaxRows))) {
+    const overlap = Math.min(2, concurrency);
+    // Two statements overlap: while one commits, the rows that came meanwhile are sent, so that
+    // neither the service nor the database waits for the other, and PostgreSQL works on two
+    // CPUs. More start only when full batches wait, so that statements stay few and large and
+    // PostgreSQL does less per row (concurrent inserts into one table contend for its pages).
+    while (this.pending.length > 0 && (this.inflight < overlap || (this.inflight < concurrency && this.pendingRows >= this.opts.flushMaxRows))) {
       let take = 0;
       let rows = 0;
       while (take < this.pending.length && (take === 0 || rows + this.pending[take]!.count <= this.opts.flushMaxRows)) {
@@ -238,7 +263,7 @@ export class WriteQueue {
   private async flush(batch: Entry[], rows: number): Promise<void> {
     const started = performance.now();
     try {
-      const returned = await this.commit(batch.map((e) => e.rows));
+      const returned = await this.commitRetried(batch.map((e) => e.rows));
       this.report(rows, batch.length, started, true);
       batch.forEach((e, i) => e.resolve(returned[i]!));
     } catch (err) {
@@ -247,7 +272,7 @@ export class WriteQueue {
         // One writer's rows broke the batch: commit each alone so the others still succeed.
         for (const e of batch) {
           try {
-            const [returned] = await this.commit([e.rows]);
+            const [returned] = await this.commitRetried([e.rows]);
             e.resolve(returned!);
           } catch (single) {
             e.reject(this.classify(single));
@@ -273,14 +298,34 @@ export class WriteQueue {
     this.opts.onFlush?.({ rows, requests, seconds: (performance.now() - started) / 1000, ok });
   }
 
+  /**
+   * `commit`, again when PostgreSQL rolled the statement back for a deadlock
+   * or a serialization failure: two statements inserting the same new keys
+   * (a fingerprint, an event id) in opposite orders wait for each other, and
+   * PostgreSQL ends one of them, which committed nothing.
+   */
+  private async commitRetried(parts: Rows[]): Promise<Returned[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commit(parts);
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !isConflict(err)) throw err;
+      }
+    }
+  }
+
   /** Commits the parts in one statement; what it returned, part by part. */
   private async commit(parts: Rows[]): Promise<Returned[]> {
-    const merged: Rows = {};
-    for (const part of parts) {
-      for (const [table, rows] of Object.entries(part) as [TableName, unknown[][]][]) {
-        const into = merged[table];
-        if (into) for (const row of rows) into.push(row);
-        else merged[table] = rows.slice();
+    let merged: Rows = parts[0]!;
+    if (parts.length > 1) {
+      merged = {};
+      for (const part of parts) {
+        for (const table in part) {
+          const rows = part[table as TableName]!;
+          const into = merged[table as TableName];
+          if (into) for (const row of rows) into.push(row);
+          else merged[table as TableName] = rows.slice();
+        }
       }
     }
     const { text, params, name, returning } = insertStatement(merged);
@@ -316,16 +361,49 @@ function shareReturned(parts: Rows[], table: TableName, returned: Record<string,
   });
 }
 
-/** The SQL of one table's insert, reading its rows from parameter `$n`. */
-function insertSql(table: TableName, n: number): string {
-  const spec = TABLES[table];
+/** The SQL of one part's insert, reading its rows from parameter `$n`; a part of rows without the optional key has no suffix. */
+function insertSql(part: Part, n: number): string {
+  const spec = TABLES[part.table];
   const columns = spec.columns.map(([name]) => name).join(', ');
   const values = spec.columns
     .map(([, type], i) =>
       type === 'jsonb' ? `nullif(r->${i}, 'null')` : type === 'text' ? `r->>${i}` : `(r->>${i})::${type}`,
     )
     .join(', ');
-  return `INSERT INTO ${table} (${columns}) SELECT ${values} FROM jsonb_array_elements($${n}::jsonb) AS r ${spec.suffix}`.trimEnd();
+  return `INSERT INTO ${part.table} (${columns}) SELECT ${values} FROM jsonb_array_elements($${n}::jsonb) AS r ${part.keyless ? '' : spec.suffix}`.trimEnd();
+}
+
+/** The rows of one table that one part of a statement inserts. */
+interface Part {
+  readonly table: TableName;
+  /** The rows lack the table's optional key, so they need no ON CONFLICT. */
+  readonly keyless: boolean;
+  readonly rows: unknown[][];
+}
+
+/** Position of each table's optional key among its columns, -1 when it has none. */
+const OPTIONAL_KEY = Object.fromEntries(
+  (Object.keys(TABLES) as TableName[]).map((t) => {
+    const spec: { columns: readonly (readonly [string, string])[]; optionalKey?: string } = TABLES[t];
+    return [t, spec.optionalKey === undefined ? -1 : spec.columns.findIndex(([name]) => name === spec.optionalKey)];
+  }),
+) as Record<TableName, number>;
+
+/** A short name of each table for statement names, which PostgreSQL cuts at 63 bytes. */
+const TABLE_CODE = Object.fromEntries((Object.keys(TABLES) as TableName[]).map((t, i) => [t, String(i)])) as Record<TableName, string>;
+
+/** A table's rows as parts: those without the optional key, then those with it. */
+function partsOf(table: TableName, rows: unknown[][]): Part[] {
+  const k = OPTIONAL_KEY[table];
+  if (k < 0) return [{ table, keyless: false, rows }];
+  let keyless = 0;
+  for (const row of rows) if (row[k] == null) keyless++;
+  if (keyless === 0) return [{ table, keyless: false, rows }];
+  if (keyless === rows.length) return [{ table, keyless: true, rows }];
+  return [
+    { table, keyless: true, rows: rows.filter((row) => row[k] == null) },
+    { table, keyless: false, rows: rows.filter((row) => row[k] != null) },
+  ];
 }
 
 /** A lone surrogate as JSON.stringify escapes it (a paired one is written as is), unless its backslash is itself escaped. */
@@ -343,6 +421,9 @@ function rowsParam(rows: unknown[][]): string {
   return json.includes('\\ud') ? json.replace(LONE_SURROGATE, '$1\\ufffd') : json;
 }
 
+/** The text of each statement by name: a handful, one per set of tables written together. */
+const statements = new Map<string, string>();
+
 /**
  * Rows of several tables as one statement: every table but the last is a
  * data-modifying CTE. A single statement is atomic on its own, so a batch
@@ -351,18 +432,21 @@ function rowsParam(rows: unknown[][]): string {
 export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string; returning?: TableName } {
   // A table that returns rows goes last: only the outer statement's RETURNING reaches the client.
   const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0).sort((a, b) => Number(returns(a)) - Number(returns(b)));
-  const params: string[] = [];
-  const parts = tables.map((table) => {
-    params.push(rowsParam(rows[table]!));
-    return insertSql(table, params.length);
-  });
-  // The text depends only on the tables and their order, so it is prepared once per connection under this name.
-  const name = `ingest_insert_${tables.join('_')}`;
+  const parts = tables.flatMap((table) => partsOf(table, rows[table]!));
+  const params = parts.map((part) => rowsParam(part.rows));
+  // The text depends only on the parts and their order, so it is prepared once per connection under this name.
+  const name = `ingest_insert_${parts.map((p) => `${TABLE_CODE[p.table]}${p.keyless ? 'k' : ''}`).join('_')}`;
   if (parts.length === 0) return { text: undefined, params, name };
-  const last = parts.pop()!;
-  const ctes = parts.map((sql, i) => `w${i} AS (${sql})`);
+  let text = statements.get(name);
+  if (text === undefined) {
+    const sql = parts.map((part, i) => insertSql(part, i + 1));
+    const last = sql.pop()!;
+    const ctes = sql.map((part, i) => `w${i} AS (${part})`);
+    text = ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last;
+    statements.set(name, text);
+  }
   const returning = tables.at(-1)!;
-  return { text: ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last, params, name, ...(returns(returning) ? { returning } : {}) };
+  return { text, params, name, ...(returns(returning) ? { returning } : {}) };
 }
 
 /** Inserts rows into one of the queue's tables with a single statement. */

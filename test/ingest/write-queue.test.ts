@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRow } from '../../src/ingest/audit.js';
 import { openPg, openPglite, type Database } from '../../src/ingest/db.js';
 import { migrate } from '../../src/ingest/migrations.js';
-import { insertStatement, WriteQueue } from '../../src/ingest/write-queue.js';
+import { insertRows, insertStatement, WriteQueue } from '../../src/ingest/write-queue.js';
 import { postgresUnavailable, TestPostgres } from './helpers/postgres.js';
 
 const unavailable = postgresUnavailable();
@@ -131,6 +131,26 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     expect((await db.query('SELECT 1 FROM events WHERE event_id = $1', [id])).rows).toHaveLength(1);
   });
 
+  it('stores events with and without ids in one statement: each id once, every event without one', async () => {
+    const tag = `mixed-${randomUUID()}`;
+    const id = randomUUID();
+    const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
+    const statement = insertStatement({ events: [event({ type: tag }), event({ id, type: tag })] });
+    // Rows without an id are inserted by a part without ON CONFLICT, those with one by a part with it.
+    expect(statement.params).toHaveLength(2);
+    expect(statement.text!.match(/ON CONFLICT/g)).toHaveLength(1);
+    await Promise.all([
+      q.enqueue({ events: [event({ type: tag }), event({ id, type: tag }), event({ type: tag })] }),
+      q.enqueue({ events: [event({ id, type: tag }), event({ type: tag })] }),
+    ]);
+    await q.enqueue({ events: [event({ id, type: tag })] });
+    const { rows } = await db.query<{ event_id: string | null; n: number }>(
+      'SELECT event_id::text, count(*)::int AS n FROM events WHERE type = $1 GROUP BY event_id ORDER BY event_id NULLS FIRST',
+      [tag],
+    );
+    expect(rows).toEqual([{ event_id: null, n: 3 }, { event_id: id, n: 1 }]);
+  });
+
   it('keeps event ids per project: the same id in another project is another event, neither kept out nor merged', async () => {
     const id = randomUUID();
     const q = new WriteQueue(db, { maxRows: 1000, flushMaxRows: 100, concurrency: 1 });
@@ -159,7 +179,7 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(200);
   });
 
-  it('runs batches alongside each other only when full batches are waiting', async () => {
+  it('overlaps two statements, a third only when full batches are waiting', async () => {
     const tag = `full-${randomUUID()}`;
     let inflight = 0;
     let most = 0;
@@ -175,7 +195,8 @@ describe.each(TARGETS)('write queue on $name', (target) => {
         }
       },
     };
-    // Writers trickling in over many turns of the event loop join the next batch while one commits.
+    // Writers trickling in over many turns of the event loop: while one statement commits, the rows
+    // that came meanwhile are sent in a second one; the rest join the next batch.
     const trickle = new WriteQueue(counting, { maxRows: 100_000, flushMaxRows: 1_000, concurrency: 3 });
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < 60; i++) {
@@ -183,7 +204,7 @@ describe.each(TARGETS)('write queue on $name', (target) => {
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(pending);
-    expect(most).toBe(1);
+    expect(most).toBe(Math.min(2, db.maxConcurrency));
 
     // A backlog of full batches is committed by up to `concurrency` statements at once.
     most = 0;
@@ -192,4 +213,76 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     expect(most).toBe(Math.min(3, db.maxConcurrency));
     expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(160);
   });
+
+  it('sends what comes while a statement commits at once, and answers each writer after its own commit', async () => {
+    const tag = `overlap-${randomUUID()}`;
+    const started: number[] = [];
+    const committed: number[] = [];
+    // A database that takes 100 ms per statement, so that the order of starts and commits shows.
+    const slow: Database = {
+      ...db,
+      query: async (sql, params, name) => {
+        started.push(performance.now());
+        try {
+          return await db.query(sql, params, name);
+        } finally {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          committed.push(performance.now());
+        }
+      },
+    };
+    const q = new WriteQueue(slow, { maxRows: 100_000, flushMaxRows: 1_000, concurrency: 4 });
+    const t0 = performance.now();
+    const first = q.enqueue({ events: [event({ type: tag })] }).then(() => performance.now());
+    await new Promise((r) => setTimeout(r, 20));
+    const second = q.enqueue({ events: [event({ type: tag })] }).then(() => performance.now());
+    await new Promise((r) => setTimeout(r, 20));
+    // Two statements in flight: these two wait for one of them, and go together.
+    const third = Promise.all([q.enqueue({ events: [event({ type: tag })] }), q.enqueue({ events: [event({ type: tag })] })]).then(() => performance.now());
+    const answered = await Promise.all([first, second, third]);
+    if (db.maxConcurrency > 1) {
+      expect(started).toHaveLength(3);
+      // The second was sent while the first committed, not after it.
+      expect(started[1]! - t0).toBeLessThan(80);
+      // The third batch was sent once the first had committed.
+      expect(started[2]!).toBeGreaterThanOrEqual(committed[0]!);
+      // Nobody is answered before the commit of its rows.
+      answered.forEach((at, i) => expect(at).toBeGreaterThanOrEqual(committed[i]!));
+    } else {
+      // One statement at a time (PGlite): everything that waited goes together once the first committed.
+      expect(started).toHaveLength(2);
+      expect(started[1]!).toBeGreaterThanOrEqual(committed[0]!);
+      expect(answered[0]).toBeGreaterThanOrEqual(committed[0]!);
+      expect(Math.min(answered[1]!, answered[2]!)).toBeGreaterThanOrEqual(committed[1]!);
+    }
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(4);
+  });
+
+  it.skipIf(target.name !== 'PostgreSQL')('commits a statement again that PostgreSQL ended for a deadlock, and answers its writers', async () => {
+    const project = `deadlock-${randomUUID()}`;
+    const group = (fingerprint: string) => [project, fingerprint, 'svc', 'TypeError', null, 'error', new Date().toISOString()];
+    const statements: string[] = [];
+    const counting: Database = {
+      ...db,
+      query: async (sql, params, name) => {
+        statements.push(name ?? sql);
+        return db.query(sql, params, name);
+      },
+    };
+    const q = new WriteQueue(counting, { maxRows: 1_000, flushMaxRows: 100, concurrency: 2 });
+    let queued: Promise<unknown> | undefined;
+    // Another transaction holds fingerprint b and then wants a, which the queue's statement took
+    // before waiting for b: PostgreSQL ends the statement that waited first, the queue's.
+    await db.transaction(async (tx) => {
+      await insertRows(tx, 'error_groups', [group('b')]);
+      queued = q.enqueue({ error_groups: [group('a'), group('b')] });
+      await new Promise((r) => setTimeout(r, 300));
+      await insertRows(tx, 'error_groups', [group('a')]);
+    });
+    // The second attempt finds both taken by the committed transaction: nothing new comes back.
+    await expect(queued).resolves.toEqual({});
+    expect(statements).toHaveLength(2);
+    const { rows } = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM error_groups WHERE project = $1 ORDER BY fingerprint', [project]);
+    expect(rows.map((r) => r.fingerprint)).toEqual(['a', 'b']);
+  }, 20_000);
 });

@@ -19,6 +19,11 @@ export function textProblem(s: string): string | undefined {
   return undefined;
 }
 
+/** Whether `text(max)` (with `.min(min)`) accepts `s`; for the fast path of `oneOrMany`. */
+export function isText(s: unknown, max: number, min = 0): s is string {
+  return typeof s === 'string' && s.length >= min && s.length <= max && textProblem(s) === undefined;
+}
+
 /** A string PostgreSQL stores exactly, at most `max` characters. */
 export const text = (max: number) =>
   z
@@ -82,20 +87,62 @@ function jsonProblem(value: unknown, path: PropertyKey[], depth: number): { path
 }
 
 const MAX_DEPTH = 8;
+/** The longest JSON text of a finite number: a sign, `0.00000` and 17 digits (`-0.0000019360684295281103`). */
+const MAX_NUMBER_JSON = 25;
+
+/**
+ * The walk of `jsonProblem` without building paths: -1 when it would find a
+ * problem, else an upper bound of the length of the value's JSON text (a
+ * character takes at most 6 in JSON, `\u001f`), so that a value well under
+ * its size limit is not serialised only to be measured.
+ */
+function jsonFine(value: unknown, depth: number): number {
+  if (typeof value === 'string') return textProblem(value) === undefined ? 2 + 6 * value.length : -1;
+  if (value === null || typeof value === 'boolean') return 5;
+  if (typeof value === 'number') return Number.isFinite(value) ? MAX_NUMBER_JSON : -1;
+  if (typeof value !== 'object' || depth >= MAX_DEPTH) return -1;
+  let size = 2;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const n = jsonFine(value[i], depth + 1);
+      if (n < 0) return -1;
+      size += n + 1;
+    }
+    return size;
+  }
+  for (const key in value) {
+    if (key.length > 128 || textProblem(key) !== undefined) return -1;
+    const n = jsonFine((value as Record<string, unknown>)[key], depth + 1);
+    if (n < 0) return -1;
+    size += 4 + 6 * key.length + n;
+  }
+  return size;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Whether `jsonObject(maxBytes)` accepts `v`; for the fast path of `oneOrMany`. */
+export function isJsonObject(v: unknown, maxBytes: number): v is Record<string, unknown> {
+  if (!isPlainObject(v)) return false;
+  const bound = jsonFine(v, 0);
+  return bound >= 0 && (bound <= maxBytes || JSON.stringify(v).length <= maxBytes);
+}
 
 /**
  * A JSON object of free properties, storable as jsonb: keys of at most 128
  * characters, no NUL, at most 8 levels deep and `maxBytes` of JSON. The body
  * came from JSON.parse, so one walk checks what z.record(z.json()) would
- * check, at a fraction of the cost per event.
+ * check, at a fraction of the cost per event; the path of a problem is only
+ * built once there is one.
  */
 export const jsonObject = (maxBytes: number) =>
   z
-    .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a JSON object')
+    .custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object')
     .superRefine((obj, ctx) => {
-      const problem = jsonProblem(obj, [], 0);
+      const bound = jsonFine(obj, 0);
+      const problem = bound < 0 ? jsonProblem(obj, [], 0) : undefined;
       if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-      else if (JSON.stringify(obj).length > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
+      else if (bound > maxBytes && JSON.stringify(obj).length > maxBytes) ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
     });
 
 /** The earliest and latest instants a timestamp may name, where PostgreSQL's timestamptz and JavaScript's Date agree and a date is sane. */
@@ -119,6 +166,9 @@ export function instantProblem(s: string): string | undefined {
 }
 
 const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2024-01-15T14:30:00Z' });
+/** The pattern `isoDateTime` checks (zod's own, built from the same options), and `z.uuid()`'s. */
+const ISO_DATE_TIME = z.regexes.datetime({ offset: true, local: false, precision: null });
+export const UUID = z.regexes.uuid();
 
 /**
  * An ISO 8601 timestamp with a zone (`Z` or an offset within ±14:00),
@@ -148,15 +198,46 @@ export const recentTimestamp = (maxAgeDays: number) =>
     }),
   );
 
+/** Whether `recentTimestamp(maxAgeDays)` accepts `s`; for the fast path of `oneOrMany`. */
+export function isRecentTimestamp(s: unknown, maxAgeDays: number): s is string {
+  if (typeof s !== 'string' || !ISO_DATE_TIME.test(s) || instantProblem(s) !== undefined) return false;
+  const t = Date.parse(s);
+  const now = Date.now();
+  return t <= now + 3_600_000 && t >= now - maxAgeDays * 86_400_000;
+}
+
 /**
  * Chooses the schema for a body that may be one item, an array of items, or
  * `{ [key]: items }`, so that errors name the field of the branch the client
  * meant rather than a bare "invalid union".
+ *
+ * `accept`, when given, is the fast path of a valid body: a plain function
+ * that says true only for an item that `item` accepts and returns unchanged
+ * (no defaults, no transforms). A body whose items it all accepts is taken
+ * as it is, without zod's walk and copies; anything else, it says false, and
+ * zod decides and names what is wrong, as without it.
  */
-export function oneOrMany<T extends z.ZodType>(item: T, key: string, max: number) {
+export function oneOrMany<T extends z.ZodType>(item: T, key: string, max: number, accept?: (item: unknown) => boolean) {
   const many = z.array(item).min(1, `${key} must hold at least one item`).max(max, `at most ${max} ${key} per request`);
   const wrapped = z.strictObject({ [key]: many } as Record<string, typeof many>);
+  const acceptMany = (items: unknown): items is z.output<T>[] => {
+    if (!Array.isArray(items) || items.length < 1 || items.length > max) return false;
+    for (let i = 0; i < items.length; i++) if (!accept!(items[i])) return false;
+    return true;
+  };
+  /** The items of a body the fast path accepts, or undefined. */
+  const fast = (input: unknown): z.output<T>[] | undefined => {
+    if (Array.isArray(input)) return acceptMany(input) ? input : undefined;
+    if (isPlainObject(input) && key in input) {
+      for (const k in input) if (k !== key) return undefined;
+      const items = input[key];
+      return acceptMany(items) ? items : undefined;
+    }
+    return accept!(input) ? [input as z.output<T>] : undefined;
+  };
   return z.unknown().transform((input, ctx): z.output<T>[] => {
+    const accepted = accept ? fast(input) : undefined;
+    if (accepted) return accepted;
     let result;
     if (Array.isArray(input)) {
       result = many.safeParse(input);

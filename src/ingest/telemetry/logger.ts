@@ -19,8 +19,22 @@ export function loggablePath(url: string, route?: string): string {
   return path.replace(PERSONAL_SEGMENT, '$1:id');
 }
 
+/** Addresses cut lately: a busy service sees the same few clients on every line. */
+const truncated = new Map<string, string>();
+
 /** A client address cut to its network: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:85a3::`). */
 export function truncateIp(ip: string): string {
+  let net = truncated.get(ip);
+  if (net === undefined) {
+    // Bounded whatever the clients: emptied when full.
+    if (truncated.size >= 1_024) truncated.clear();
+    net = cutIp(ip);
+    truncated.set(ip, net);
+  }
+  return net;
+}
+
+function cutIp(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   const v4 = mapped?.[1] ?? (/^\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip : undefined);
   if (v4) return `${v4.split('.').slice(0, 3).join('.')}.0`;
@@ -32,6 +46,19 @@ export function truncateIp(ip: string): string {
   const net = groups.slice(0, 3).map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
   while (net.length < 3) net.push('0');
   return `${net.join(':')}::`;
+}
+
+let isoMs = Number.NaN;
+let isoText = '';
+
+/** The current time in ISO 8601 (`2024-01-15T14:30:00.123Z`): formatted once per millisecond, however many lines and events share it. */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** Fields of a log line that may carry personal data, and how each is made safe. */
@@ -65,7 +92,7 @@ export function ecsLoggerOptions(opts: { level: string; serviceName: string; ser
     level: opts.level,
     messageKey: 'message',
     errorKey: 'error',
-    timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
+    timestamp: () => `,"@timestamp":"${isoNow()}"`,
     base: {
       'ecs.version': '8.11.0',
       'service.name': opts.serviceName,
@@ -93,6 +120,46 @@ export function ecsLoggerOptions(opts: { level: string; serviceName: string; ser
 /** Buffered destinations, flushed when the process exits however it exits (but by a signal it does not handle). */
 const buffered = new Set<{ flushSync(): void }>();
 
+/** The size of a write: lines wait until they fill it, or until the next flush. */
+const WRITE_CHARS = 8_192;
+
+/**
+ * Lines kept as they come and handed on joined, 8 KiB at a time. Appending
+ * each line to one growing string (as the writer underneath does when it
+ * buffers itself) measures that string's UTF-8 length on every line: a cost
+ * that grows with the buffer, about as much as writing the line.
+ */
+class LineBuffer implements DestinationStream {
+  private lines: string[] = [];
+  private chars = 0;
+
+  constructor(private readonly out: ReturnType<typeof pino.destination>) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= WRITE_CHARS) this.drain();
+  }
+
+  flush(cb?: (err?: Error) => void): void {
+    this.drain();
+    this.out.flush(cb);
+  }
+
+  flushSync(): void {
+    this.drain();
+    this.out.flushSync();
+  }
+
+  private drain(): void {
+    if (this.lines.length === 0) return;
+    const text = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
+    this.lines = [];
+    this.chars = 0;
+    this.out.write(text);
+  }
+}
+
 /**
  * Where the service writes its lines: stdout (or `dest`), buffered. Lines are
  * written 8 KiB at a time with a plain write(2), at least every `flushMs`,
@@ -102,7 +169,8 @@ const buffered = new Set<{ flushSync(): void }>();
  * nobody reads blocks the service, as synchronous logging does.
  */
 export function logDestination(dest: number | string = 1, flushMs = 1_000): DestinationStream {
-  const stream = pino.destination({ dest, sync: true, minLength: 8_192 });
+  // The writer underneath writes what it is given at once, synchronously; LineBuffer gathers the lines.
+  const stream = new LineBuffer(pino.destination({ dest, sync: true, minLength: 0 }));
   setInterval(() => stream.flush(), flushMs).unref();
   if (buffered.size === 0) {
     process.once('exit', () => {

@@ -18,6 +18,7 @@ export interface Tracing {
    * The server span of a request, or undefined when the request is not
    * sampled (`parentbased_traceidratio`): a caller's `traceparent` decides by
    * its sampled flag, a new trace is sampled with probability `sampleRatio`.
+   * Without an exporter or processor, no span is made at all.
    */
   startServerSpan(name: string, attributes: Attributes, parent: TraceParent | undefined): Span | undefined;
   shutdown(): Promise<void>;
@@ -50,6 +51,8 @@ export function createTracing(opts: TracingOptions): Tracing {
     opts.exporter ??
     (opts.otlpEndpoint ? new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) : undefined);
   if (exporter) processors.push(new BatchSpanProcessor(exporter));
+  // A span that no processor receives would be built and dropped on every sampled request.
+  const recording = processors.length > 0;
   const provider = new NodeTracerProvider({
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName, [ATTR_SERVICE_VERSION]: opts.serviceVersion }),
@@ -60,6 +63,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     tracer,
     provider,
     startServerSpan(name, attributes, parent) {
+      if (!recording) return undefined;
       const sampled = parent ? parent.sampled : Math.random() < opts.sampleRatio;
       if (!sampled) return undefined;
       return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent ? contextOf(parent) : ROOT_CONTEXT);
