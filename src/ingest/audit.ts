@@ -44,6 +44,7 @@ export const COMPLIANCE_TAGS: Readonly<Record<string, readonly string[]>> = {
 
 const ACTOR_VALUE = /^[\x21-\x7e]{1,128}$/;
 const TAG = /^[A-Za-z0-9_-]{1,32}$/;
+const NO_TAGS: readonly string[] = [];
 
 /** A caller's X-User-Id or X-Session-Id: 1-128 visible ASCII characters, else not recorded. */
 function headerValue(v: string | string[] | undefined): string | null {
@@ -51,13 +52,13 @@ function headerValue(v: string | string[] | undefined): string | null {
 }
 
 /** The tags of an entry: the action's, then the caller's X-Compliance-Tags (comma-separated, at most 10 of [A-Za-z0-9_-]). */
-export function complianceTags(action: string, header?: string | string[]): string[] {
+export function complianceTags(action: string, header?: string | string[]): readonly string[] {
+  // Most writes carry no header: their tags are the action's, with nothing to build.
+  if (typeof header !== 'string') return COMPLIANCE_TAGS[action] ?? NO_TAGS;
   const tags = new Set(COMPLIANCE_TAGS[action] ?? []);
-  if (typeof header === 'string') {
-    for (const t of header.split(',').slice(0, 10)) {
-      const tag = t.trim();
-      if (TAG.test(tag)) tags.add(tag);
-    }
+  for (const t of header.split(',').slice(0, 10)) {
+    const tag = t.trim();
+    if (TAG.test(tag)) tags.add(tag);
   }
   return [...tags];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readCapped } from './http/read-capped.js';
 
 /** An attribute value as the routes read it: OTLP's scalars as they are, arrays and maps as JSON text. */
 export type AttributeValue = string | number | boolean;
@@ -250,28 +251,8 @@ export class JaegerClient {
   }
 
   /** The answer's body as text, refused as soon as it exceeds the size cap. */
-  private async readCapped(res: Response, path: string): Promise<string> {
-    const tooLarge = () => new JaegerError('invalid', `Jaeger's answer to GET /${path} is larger than ${this.maxBytes} bytes`, res.status);
-    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-    if (declared > this.maxBytes) {
-      await res.body?.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    if (!res.body) return '';
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > this.maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
+  private readCapped(res: Response, path: string): Promise<string> {
+    return readCapped(res, this.maxBytes, () => new JaegerError('invalid', `Jaeger's answer to GET /${path} is larger than ${this.maxBytes} bytes`, res.status));
   }
 
   private unreachable(path: string, err: unknown, timedOut: boolean): JaegerError {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readCapped } from './http/read-capped.js';
 
 /** One sample of an instant vector: its labels, its value and its time (Unix seconds). */
 export interface Sample {
@@ -306,28 +307,8 @@ export class PrometheusClient implements PrometheusQuerier {
   }
 
   /** The answer's body as text, refused as soon as it exceeds the size cap. */
-  private async readCapped(res: Response, path: string): Promise<string> {
-    const tooLarge = () => new PrometheusError('too_large', `Prometheus's answer to /${path} is larger than ${this.maxAnswerBytes} bytes`, res.status);
-    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-    if (declared > this.maxAnswerBytes) {
-      await res.body?.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    if (!res.body) return '';
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > this.maxAnswerBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
+  private readCapped(res: Response, path: string): Promise<string> {
+    return readCapped(res, this.maxAnswerBytes, () => new PrometheusError('too_large', `Prometheus's answer to /${path} is larger than ${this.maxAnswerBytes} bytes`, res.status));
   }
 
   private unavailable(path: string, err: unknown, timeout: AbortSignal, callerSignal: AbortSignal | undefined): PrometheusError {

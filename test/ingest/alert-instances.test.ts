@@ -5,18 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertmanagerClient } from '../../src/ingest/alertmanager-client.js';
 import { AlertInstanceRequest, alertFingerprint, postableAlert } from '../../src/ingest/alert-instances.js';
 import { type StartedServer, startAlertmanager } from '../support/processes.js';
+import { SEED_ALERT } from './fixtures/seed-api.js';
 
-/** The seed document's example request. */
-const SEED_ALERT = {
-  name: 'High API Error Rate',
-  description: 'Alert when API error rate exceeds 5% for 5 minutes',
-  severity: 'high',
-  component: 'api_gateway',
-  condition: 'error_rate > 0.05',
-  threshold: 0.05,
-  duration_seconds: 300,
-  notification_channels: ['email', 'slack', 'pagerduty'],
-};
 
 describe('alertFingerprint', () => {
   it("is FNV-1a 64 of the sorted labels, each name and value followed by 0xff (the empty set is FNV's offset basis)", () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertFingerprint } from '../../src/ingest/alert-instances.js';
 import { type StartedServer, freePort, startAlertmanager, startPrometheus, waitFor } from '../support/processes.js';
 import { makeApp, type TestApp } from './helpers/app.js';
+import { SEED_ALERT } from './fixtures/seed-api.js';
 
 /**
  * The seed API document's example requests (requirements 004), sent as they
@@ -30,16 +31,6 @@ const SEED_KPI = {
   dimension: 'monthly',
   target: 150000.0,
   metadata: { currency: 'USD', segment: 'enterprise', growth_rate: 0.15 },
-};
-const SEED_ALERT = {
-  name: 'High API Error Rate',
-  description: 'Alert when API error rate exceeds 5% for 5 minutes',
-  severity: 'high',
-  component: 'api_gateway',
-  condition: 'error_rate > 0.05',
-  threshold: 0.05,
-  duration_seconds: 300,
-  notification_channels: ['email', 'slack', 'pagerduty'],
 };
 
 const KEYS = {
