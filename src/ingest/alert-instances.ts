@@ -47,16 +47,24 @@ export const AlertInstanceRequest = z.strictObject({
   /** The team whose receivers the alert goes to (the `team` label the routing tree matches). */
   team: labelValue('team').optional(),
   labels: z
-    .record(
-      z
-        .string()
-        .regex(LABEL_NAME, 'label names must be 1-64 characters of [a-z0-9_], not starting with a digit')
-        .refine((n) => !n.startsWith('__'), 'label names starting with __ are reserved')
-        .refine((n) => keyNameProblem(n) === undefined, 'is a name objects already have (such as constructor)')
-        .refine((n) => !RESERVED_LABELS.has(n), 'is set by the service'),
-      text(256),
-    )
-    .refine((l) => Object.keys(l).length <= 20, 'at most 20 labels')
+    .record(z.string(), text(256))
+    // Each name is checked here, so that a refusal names the label and why (a key schema's message is not reported).
+    .superRefine((l, ctx) => {
+      const names = Object.keys(l);
+      if (names.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 labels' });
+      for (const n of names) {
+        const problem = !LABEL_NAME.test(n)
+          ? 'label names must be 1-64 characters of [a-z0-9_], not starting with a digit'
+          : n.startsWith('__')
+            ? 'label names starting with __ are reserved'
+            : keyNameProblem(n) !== undefined
+              ? 'is a name objects already have (such as constructor)'
+              : RESERVED_LABELS.has(n)
+                ? 'is set by the service'
+                : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: [n], message: problem });
+      }
+    })
     .optional(),
   /** Seconds after which Alertmanager resolves the alert unless it is sent again; without it, Alertmanager's resolve_timeout applies. */
   resolve_after_seconds: z.number().int().min(60).max(7 * 86_400).optional(),
