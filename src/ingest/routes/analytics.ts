@@ -267,7 +267,6 @@ async function kpiHistory(db: Queryable, project: string, name: string, days: nu
 /** Change from `before` to `now` as a share of `before`; null when either is unknown or `before` is 0. */
 const growth = (now: number | null, before: number | null) => (now === null || before === null || before === 0 ? null : (now - before) / Math.abs(before));
 
-const ALERT_SEVERITIES: readonly Severity[] = ['P1', 'P2', 'P3', 'P4'];
 
 /** Aggregates over the daily rollups, of the key's project only: analytics (read), business dashboard (admin), health (read); with Prometheus's figures where configured. */
 export function registerAnalyticsRoutes(app: IngestApp, ctx: IngestContext): void {
@@ -476,4 +475,3 @@ function healthInputsOf(ins: Insights) {
   const { errorRate, latencyP95Ms, latencyObjectiveMs } = ins.health_inputs;
   return { errorRate, latencyP95Ms, ...(latencyObjectiveMs !== undefined ? { latencyObjectiveMs } : {}) };
 }
-void ALERT_SEVERITIES;
