@@ -14,12 +14,36 @@ import Module from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'src', 'cli', 'main.ts');
 
+const args = process.argv.slice(2);
+
+/**
+ * `obstack synth` whose output is up to date (see src/cli/up-to-date.ts) says
+ * so before the rest of obstack is loaded; true when it did.
+ */
+function reportUpToDate(check) {
+  if (args[0] !== 'synth') return false;
+  const folders = check.upToDate(args.slice(1));
+  if (folders === undefined) return false;
+  for (const f of folders) process.stdout.write(`up to date: ${check.shownFolder(f)}\n`);
+  process.stdout.write('(nothing it is made from changed since it was written; --force synthesizes again)\n');
+  return true;
+}
+
 if (!existsSync(entry)) {
-  const { run } = await import(pathToFileURL(join(root, 'lib', 'src', 'cli', 'main.js')).href);
-  process.exitCode = await run(process.argv.slice(2));
+  const lib = join(root, 'lib', 'src', 'cli');
+  if (!reportUpToDate(await import(pathToFileURL(join(lib, 'up-to-date.js')).href))) {
+    // check rules, check dashboards and import-rules load only what they need.
+    const fileCommand = (args[0] === 'check' && (args[1] === 'rules' || args[1] === 'dashboards')) || args[0] === 'import-rules';
+    const { run } = await import(pathToFileURL(join(lib, fileCommand ? 'file-commands.js' : 'main.js')).href);
+    process.exitCode = await run(args);
+  }
 } else {
-  const bundle = join(root, '.build', 'obstack.cjs');
-  const cacheFile = `${bundle}.v8cache`;
+  // The full command line, and a lighter one for the commands that check files a team brings (check rules,
+  // check dashboards, import-rules): they need neither the constructs nor the environment schema.
+  const fileCommand = (args[0] === 'check' && (args[1] === 'rules' || args[1] === 'dashboards')) || args[0] === 'import-rules';
+  const full = join(root, '.build', 'obstack.cjs');
+  const files = join(root, '.build', 'file-commands.cjs');
+  const check = join(root, '.build', 'up-to-date.cjs');
   const SOURCES = ['src', 'rules', 'dashboards', 'templates', 'scaffold', 'package.json', 'package-lock.json'];
 
   const newestSource = (path) => {
@@ -35,16 +59,15 @@ if (!existsSync(entry)) {
     return newest;
   };
 
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+  // The full bundle is written last: its time says when all three were built.
+  const built = existsSync(full) ? statSync(full).mtimeMs : 0;
   if (built <= Math.max(...SOURCES.map((s) => newestSource(join(root, s))))) {
     const { build } = await import('esbuild');
-    await build({
-      entryPoints: [entry],
+    const options = {
       bundle: true,
       platform: 'node',
       format: 'cjs',
       target: 'node20',
-      outfile: bundle,
       logLevel: 'error',
       charset: 'ascii',
       minifyWhitespace: true,
@@ -52,13 +75,22 @@ if (!existsSync(entry)) {
       legalComments: 'none',
       // The ingest service and its database drivers are not part of the command; esbuild loads a project's content.
       external: ['pg', 'pg-native', '@electric-sql/pglite', 'fastify', 'pino', 'esbuild'],
-    });
-    try {
-      unlinkSync(cacheFile);
-    } catch {
-      // no cache yet
+    };
+    await build({ ...options, entryPoints: [join(root, 'src', 'cli', 'up-to-date.ts')], outfile: check });
+    await build({ ...options, entryPoints: [join(root, 'src', 'cli', 'file-commands.ts')], outfile: files });
+    await build({ ...options, entryPoints: [entry], outfile: full });
+    for (const bundle of [files, full]) {
+      try {
+        unlinkSync(`${bundle}.v8cache`);
+      } catch {
+        // no cache yet
+      }
     }
+  } else if (existsSync(check) && reportUpToDate(createRequire(check)(check))) {
+    process.exit();
   }
+  const bundle = fileCommand ? files : full;
+  const cacheFile = `${bundle}.v8cache`;
   const bytes = readFileSync(bundle);
   // An ASCII bundle (charset above; a tagged template may still carry a character) is read as a
   // one-byte string without UTF-8 decoding, several times faster for megabytes of source.
@@ -81,5 +113,5 @@ if (!existsSync(entry)) {
       }
     });
   }
-  process.exitCode = await mod.exports.run(process.argv.slice(2));
+  process.exitCode = await mod.exports.run(args);
 }

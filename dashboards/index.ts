@@ -2,6 +2,7 @@ import { DASHBOARD_FOLDERS, DASHBOARD_UIDS, type DashboardFile, type Environment
 import { ai } from './ai.js';
 import { alerts } from './alerts.js';
 import { businessKpis } from './business-kpis.js';
+import { controlPlane } from './control-plane.js';
 import { compileDashboard, type DashboardContext, type DashboardDefinition, type DatasourceKind } from './common/index.js';
 import { database } from './database.js';
 import { errors } from './errors.js';
@@ -9,6 +10,9 @@ import { ingest } from './ingest.js';
 import { kubernetesWorkloads } from './kubernetes-workloads.js';
 import { logs } from './logs.js';
 import { nodes } from './nodes.js';
+import { postgres } from './postgres.js';
+import { probes } from './probes.js';
+import { redis } from './redis.js';
 import { realtimeCache } from './realtime-cache.js';
 import { security } from './security.js';
 import { serviceOverview } from './service-overview.js';
@@ -25,7 +29,11 @@ export const STACK_DASHBOARDS: readonly DashboardDefinition[] = [
   { uid: DASHBOARD_UIDS.stackHealth, folder: sre, requires: ['prometheus'], build: stackHealth },
   { uid: DASHBOARD_UIDS.nodes, folder: sre, requires: ['prometheus'], build: nodes },
   { uid: DASHBOARD_UIDS.kubernetesWorkloads, folder: sre, requires: ['prometheus'], build: kubernetesWorkloads },
+  { uid: DASHBOARD_UIDS.controlPlane, folder: sre, requires: ['prometheus'], build: controlPlane },
   { uid: DASHBOARD_UIDS.alerts, folder: sre, requires: ['prometheus'], build: alerts },
+  { uid: DASHBOARD_UIDS.probes, folder: sre, requires: ['prometheus'], build: probes },
+  { uid: DASHBOARD_UIDS.postgres, folder: sre, requires: ['prometheus'], build: postgres },
+  { uid: DASHBOARD_UIDS.redis, folder: sre, requires: ['prometheus'], build: redis },
   { uid: DASHBOARD_UIDS.slos, folder: sre, requires: ['prometheus'], build: slos },
   { uid: DASHBOARD_UIDS.serviceOverview, folder: developers, requires: ['prometheus'], build: serviceOverview },
   { uid: DASHBOARD_UIDS.database, folder: developers, requires: ['prometheus'], build: database },

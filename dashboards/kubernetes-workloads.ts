@@ -4,7 +4,9 @@ import { DASHBOARD_UIDS } from '../src/authoring/index.js';
 import { type DashboardContext, labelVariable, promql, promqlInstant, section, stackDashboard, statPanel, tablePanel, timeseriesPanel } from './common/index.js';
 
 const NS = 'namespace=~"$namespace"';
-const C = `${NS}, container!="", container!="POD"`;
+// Per-container CPU and memory come recorded (rules/recording.ts): reading every cAdvisor series at each refresh is what makes this dashboard slow on a large cluster.
+const CPU = `namespace_pod_container:container_cpu_usage_seconds_total:rate5m{${NS}}`;
+const MEMORY = `namespace_pod_container:container_memory_working_set_bytes:sum{${NS}}`;
 
 /** Pods of a namespace: resources against requests and limits, restarts, readiness and rollouts. */
 export function kubernetesWorkloads(_ctx: DashboardContext): DashboardBuilder {
@@ -29,18 +31,18 @@ export function kubernetesWorkloads(_ctx: DashboardContext): DashboardBuilder {
   ]);
 
   section(d, 'CPU', [
-    timeseriesPanel({ title: 'CPU by pod', description: 'CPU seconds used per second.', unit: units.Short, queries: [promql(`sum by (pod) (rate(container_cpu_usage_seconds_total{${C}}[$__rate_interval]))`, '{{pod}}')] }),
+    timeseriesPanel({ title: 'CPU by pod', description: 'CPU seconds used per second.', unit: units.Short, queries: [promql(`sum by (pod) (${CPU})`, '{{pod}}')] }),
     timeseriesPanel({
       title: 'CPU throttling by pod',
       description: 'Share of CPU periods in which the container hit its CPU limit; above 25% the limit slows the program.',
       unit: units.PercentUnit,
       thresholds: [[0.25, 'orange']],
-      queries: [promql(`sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{${C}}[$__rate_interval])) / sum by (pod) (rate(container_cpu_cfs_periods_total{${C}}[$__rate_interval]))`, '{{pod}}')],
+      queries: [promql(`sum by (pod) (namespace_pod_container:container_cpu_cfs_throttled_periods_total:rate5m{${NS}}) / sum by (pod) (namespace_pod_container:container_cpu_cfs_periods_total:rate5m{${NS}})`, '{{pod}}')],
     }),
   ]);
 
   section(d, 'Memory', [
-    timeseriesPanel({ title: 'Memory by pod', description: 'Working set (what the OOM killer counts).', unit: units.BytesIEC, queries: [promql(`sum by (pod) (container_memory_working_set_bytes{${C}})`, '{{pod}}')] }),
+    timeseriesPanel({ title: 'Memory by pod', description: 'Working set (what the OOM killer counts).', unit: units.BytesIEC, queries: [promql(`sum by (pod) (${MEMORY})`, '{{pod}}')] }),
     timeseriesPanel({
       title: 'Memory against limit',
       description: 'Working set of each container as a share of its memory limit; at 100% it is OOM-killed.',
@@ -48,7 +50,7 @@ export function kubernetesWorkloads(_ctx: DashboardContext): DashboardBuilder {
       thresholds: [[0.9, 'red']],
       queries: [
         promql(
-          `sum by (pod, container) (container_memory_working_set_bytes{${C}}) / sum by (pod, container) (kube_pod_container_resource_limits{${NS}, resource="memory"})`,
+          `sum by (pod, container) (${MEMORY}) / sum by (pod, container) (kube_pod_container_resource_limits{${NS}, resource="memory"})`,
           '{{pod}}/{{container}}',
         ),
       ],
@@ -61,9 +63,9 @@ export function kubernetesWorkloads(_ctx: DashboardContext): DashboardBuilder {
       description: 'CPU and memory used now against what each pod requests: pods far below their requests waste capacity, pods above them risk eviction.',
       w: 24,
       queries: [
-        promqlInstant(`sum by (pod) (rate(container_cpu_usage_seconds_total{${C}}[5m]))`),
+        promqlInstant(`sum by (pod) (${CPU})`),
         promqlInstant(`sum by (pod) (kube_pod_container_resource_requests{${NS}, resource="cpu"})`),
-        promqlInstant(`sum by (pod) (container_memory_working_set_bytes{${C}})`),
+        promqlInstant(`sum by (pod) (${MEMORY})`),
         promqlInstant(`sum by (pod) (kube_pod_container_resource_requests{${NS}, resource="memory"})`),
       ],
       transformations: [

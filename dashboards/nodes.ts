@@ -53,13 +53,14 @@ export function nodes(_ctx: DashboardContext): DashboardBuilder {
       unit: units.PercentUnit,
       max: 1,
       thresholds: [[0.9, 'red']],
-      queries: [promql(`1 - avg by (instance) (rate(node_cpu_seconds_total{${N}, mode="idle"}[$__rate_interval]))`, '{{instance}}')],
+      // Recorded (rules/recording.ts): every mode of every CPU of every node is the heaviest read here.
+      queries: [promql('instance:node_cpu_utilisation:rate5m{instance=~"$instance"}', '{{instance}}')],
     }),
     timeseriesPanel({
       title: 'Load per core',
       description: '1-minute load average divided by the number of cores; above 1 work is waiting for CPU.',
       unit: units.Short,
-      queries: [promql(`node_load1{${N}} / on (instance) count by (instance) (node_cpu_seconds_total{${N}, mode="idle"})`, '{{instance}}')],
+      queries: [promql(`node_load1{${N}} / on (instance) instance:node_num_cpu:sum{instance=~"$instance"}`, '{{instance}}')],
     }),
   ]);
 

@@ -1,6 +1,7 @@
 import { type AreaDashboard, compileRuleAreas, DASHBOARD_UIDS, defineRules, type Environment, type RuleArea, ruleAreaGroups, type RuleGroup } from '../src/authoring/index.js';
 import { alertmanagerRules } from './alertmanager.js';
 import { applicationRules } from './application.js';
+import { controlPlaneRules } from './control-plane.js';
 import { elasticsearchRules } from './elasticsearch.js';
 import { errorRules } from './errors.js';
 import { stackRules } from './stack.js';
@@ -10,7 +11,11 @@ import { jaegerRules } from './jaeger.js';
 import { kubernetesRules } from './kubernetes.js';
 import { logstashRules } from './logstash.js';
 import { nodeRules } from './node.js';
+import { postgresRules } from './postgres.js';
+import { probeRules } from './probes.js';
+import { redisRules } from './redis.js';
 import { prometheusRules } from './prometheus.js';
+import { recordingRules } from './recording.js';
 import { sloRules } from './slos.js';
 
 /** One rule file per area, by file name. */
@@ -21,10 +26,15 @@ export const RULE_AREAS: Readonly<Record<string, (env: Environment) => RuleGroup
   'grafana.yaml': grafanaRules,
   'node.yaml': nodeRules,
   'kubernetes.yaml': kubernetesRules,
+  'control-plane.yaml': controlPlaneRules,
+  'recording.yaml': recordingRules,
   'elasticsearch.yaml': elasticsearchRules,
   'logstash.yaml': logstashRules,
   'jaeger.yaml': jaegerRules,
   'ingest.yaml': ingestRules,
+  'postgres.yaml': postgresRules,
+  'redis.yaml': redisRules,
+  'probes.yaml': probeRules,
   'errors.yaml': errorRules,
   'application.yaml': applicationRules,
   'slos.yaml': sloRules,
@@ -55,10 +65,21 @@ export const AREA_DASHBOARDS: Readonly<Record<string, AreaDashboard>> = {
   'grafana.yaml': D.stackHealth,
   'node.yaml': D.nodes,
   'kubernetes.yaml': D.kubernetesWorkloads,
+  // Nodes and their kubelets on the nodes dashboard, objects on the workloads one, the rest on the control plane's.
+  'control-plane.yaml': (alert) => {
+    if (/^(KubeNode|KubeletTooManyPods|KubeCPUOvercommit|KubeMemoryOvercommit)/.test(alert)) return [D.nodes, D.controlPlane];
+    if (/^(KubeDeployment|KubeStatefulSet|KubeDaemonSet|KubeJob|KubeContainer|KubePod|KubeHpa|KubePdb|KubeQuota|KubePersistentVolume|KubeStateMetrics)/.test(alert)) {
+      return [D.kubernetesWorkloads, D.controlPlane];
+    }
+    return [D.controlPlane, D.nodes];
+  },
   'elasticsearch.yaml': D.stackHealth,
   'logstash.yaml': D.stackHealth,
   'jaeger.yaml': D.stackHealth,
   'ingest.yaml': D.ingest,
+  'postgres.yaml': D.postgres,
+  'redis.yaml': D.redis,
+  'probes.yaml': D.probes,
   'errors.yaml': [D.errors, D.ingest],
   // A dashboard per kind of application alert; the service overview when an environment drops that one.
   'application.yaml': (alert) => {

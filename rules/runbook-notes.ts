@@ -1,4 +1,5 @@
 import type { RunbookContent } from '../src/authoring/index.js';
+import { controlPlaneRunbookNotes } from './control-plane-notes.js';
 
 /** What the notes may name of the environment they are rendered for. */
 export interface RunbookStack {
@@ -194,6 +195,44 @@ export function shippedRunbookNotes({ namespace: ns }: RunbookStack): ShippedRun
       checks: ['`IngestQueueBacklog` and `IngestDbWriteLatencyHigh`.', `\`kubectl -n ${ns} get pods -l app.kubernetes.io/name=ingest\` for restarts.`],
     },
 
+    // Databases and caches
+    PostgresDown: {
+      impact: 'The applications on this PostgreSQL server cannot read or write: requests that need the database fail, and writes that are not retried are lost.',
+      causes: [
+        'The server is down, restarting, or out of disk (it stops accepting writes, then connections).',
+        "The monitoring login is refused: a rotated password whose Secret the exporter still reads the old value of, or a pg_hba.conf change.",
+        'A NetworkPolicy or a changed Service blocks the exporter (and maybe the applications) on the server\'s port.',
+      ],
+      checks: [
+        `${logs('deployment/postgres-exporter-<name>', 'exporter')}: "connection refused" points at the server, "password authentication failed" at the Secret.`,
+        `For the ingest service's own database: \`kubectl -n ${ns} get pods -l app.kubernetes.io/name=ingest-postgres\` and ${logs('statefulset/ingest-postgres', 'postgres')}.`,
+      ],
+    },
+    RedisDown: {
+      impact: 'Whatever the applications keep in this Redis (sessions, caches, rate limits, queues) is unavailable: logins may fail, pages slow down as caches miss, queued work stops.',
+      causes: ['The server is down or restarting (OOM kill at its memory limit, eviction, a failed rollout).', 'The password Secret changed on one side only.', 'A NetworkPolicy blocks the exporter on the server\'s port.'],
+      checks: [`${logs('deployment/redis-exporter-<name>', 'exporter')}: the connection error names the cause.`, "The Redis dashboard: memory against maxmemory and clients against maxclients before it went away."],
+    },
+
+    // Probes
+    ProbeFailed: {
+      impact: 'What users reach is failing from the outside: an application whose liveness endpoint fails, a URL that answers an error, a port that refuses connections, or a TLS handshake that fails.',
+      causes: [
+        'The application is down, restarting or overloaded (its liveness endpoint times out).',
+        'An ingress, Service or NetworkPolicy change that no longer routes to it.',
+        'An expired or replaced certificate the clients do not trust.',
+      ],
+      checks: [
+        "The probes dashboard: which targets fail since when, and their status code and phase durations.",
+        `The probe's own log line: \`curl 'http://blackbox-exporter.${ns}.svc:9115/probe?module=http_2xx&target=<instance>&debug=true'\` from a pod allowed to reach it, or ${logs('deployment/blackbox-exporter', 'blackbox-exporter')}.`,
+      ],
+    },
+    TlsCertificateExpiryCritical: {
+      impact: 'Within days every client will refuse the connection to this host: browsers show an error page and API clients fail.',
+      causes: ['cert-manager cannot renew (a failing ACME challenge, a deleted Issuer, a rate limit).', 'A manually installed certificate nobody renewed.'],
+      checks: ['`kubectl get certificates,certificaterequests,orders -A` and the events of the failing one.', '`openssl s_client -connect <instance> -servername <host> </dev/null | openssl x509 -noout -enddate -issuer`.'],
+    },
+
     // Applications
     HighErrorRate: {
       impact: "Users of the service get errors: more than the threshold of its HTTP requests answer 5xx.",
@@ -290,6 +329,21 @@ export function shippedRunbookNotes({ namespace: ns }: RunbookStack): ShippedRun
       causes: ['PostgreSQL is slow (disk, locks, long queries) or unreachable.', 'More traffic than the replicas handle.'],
       checks: ['The ingest dashboard: queue depth, write latency and errors.', `${logs('deployment/ingest', 'ingest')}.`],
     },
+    postgres: {
+      impact: 'A PostgreSQL server is under strain: queries slow down, wait on locks, or are refused.',
+      causes: ['Connection pools sized beyond max_connections, or leaked connections.', 'Long transactions holding locks and blocking VACUUM.', 'A working set larger than shared_buffers.'],
+      checks: ['The PostgreSQL dashboard for the job.', '`SELECT pid, state, now() - xact_start AS age, query FROM pg_stat_activity ORDER BY age DESC NULLS LAST LIMIT 20;` on the server.'],
+    },
+    redis: {
+      impact: 'A Redis server is under strain: clients are refused, keys are evicted, or persistence fails.',
+      causes: ['Client pools sized beyond maxclients, or leaked connections.', 'Data growing past maxmemory.', 'A full or read-only disk for the RDB snapshot.'],
+      checks: ['The Redis dashboard for the job.', '`redis-cli INFO clients`, `INFO memory` and `INFO persistence` on the server.'],
+    },
+    probes: {
+      impact: 'Something users reach is slow, not ready, or about to break (a certificate close to expiry), seen from outside the application.',
+      causes: ['A slow dependency behind the probed endpoint.', 'An application that reports a missing dependency on its readiness endpoint.', 'A certificate that was not renewed.'],
+      checks: ['The probes dashboard: success, duration by phase, status codes and certificate expiry per target.'],
+    },
     application: {
       impact: 'An application is degraded in the way the alert states; users may notice it before long.',
       causes: ['A recent release or configuration change of the service.', 'A dependency (database, cache, external API) that is slow or failing.', 'Too few replicas, or CPU and memory limits too tight for the traffic.'],
@@ -307,7 +361,9 @@ export function shippedRunbookNotes({ namespace: ns }: RunbookStack): ShippedRun
     },
   };
 
-  return { alerts, areas };
+  // The control plane's notes live next to its rules.
+  const controlPlane = controlPlaneRunbookNotes(ns);
+  return { alerts: { ...alerts, ...controlPlane.alerts }, areas: { ...areas, ...controlPlane.areas } };
 }
 
 /** The notes of a shipped alert: its own, or its area's; undefined for an alert of an area the stack does not ship. */

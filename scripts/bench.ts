@@ -1,7 +1,10 @@
 /**
  * Wall time of synthesizing environments as whole processes, the way CI and
- * users run it: `obstack synth --env dev` and `obstack synth --all`.
- * Prints the median and the spread of several runs, and the in-process time.
+ * users run it: `obstack synth --env dev` and `obstack synth --all`, both as a
+ * full synth (`--force`) and when nothing changed since the last one (the
+ * command then checks what the output is made from and says "up to date").
+ * Prints the median and the spread of several runs, each against `helm
+ * template` of kube-prometheus-stack, and the in-process time.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { checkSynthesized } from '../src/cli/check.js';
 import { stackRuleFiles } from '../rules/index.js';
 import { stackDashboards } from '../dashboards/index.js';
 import { layerBinary } from '../test/cli/kubectl.js';
+import { benchChecks } from './bench-checks.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const root = join(import.meta.dirname, '..');
@@ -61,12 +65,12 @@ const median = (times: readonly number[]): number => times[Math.floor(times.leng
  * (the peer in ../shared/peers, subcharts included), alternated run by run so
  * that both see the same machine; the median of each and their ratio.
  */
-function sideBySide(env: string, chart: string, helmArgs: readonly string[]): void {
+function sideBySide(env: string, chart: string, helmArgs: readonly string[], force: boolean): void {
   const helm = layerBinary('helm');
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let i = 0; i < RUNS + 1; i++) {
-    const a = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', env, '--out', out]);
+    const a = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', env, '--out', out, ...(force ? ['--force'] : [])]);
     const b = timeCommand(helm, ['template', 'kps', chart, '--namespace', 'monitoring', ...helmArgs]);
     if (i === 0) continue;
     ours.push(a);
@@ -74,21 +78,22 @@ function sideBySide(env: string, chart: string, helmArgs: readonly string[]): vo
   }
   const ratio = median([...ours].sort((x, y) => x - y)) / median([...theirs].sort((x, y) => x - y));
   console.log(
-    `${`synth --env ${env} vs helm template`.padEnd(44)} ${(median([...ours].sort((x, y) => x - y)) / 1000).toFixed(3)} s vs ${(median([...theirs].sort((x, y) => x - y)) / 1000).toFixed(3)} s   ratio ${ratio.toFixed(2)}`,
+    `${`synth --env ${env}${force ? ' --force (full)' : ' (up to date)'} vs helm template`.padEnd(50)} ${(median([...ours].sort((x, y) => x - y)) / 1000).toFixed(3)} s vs ${(median([...theirs].sort((x, y) => x - y)) / 1000).toFixed(3)} s   ratio ${ratio.toFixed(2)}`,
   );
 }
 
 function report(label: string, times: number[]): void {
   const median = times[Math.floor(times.length / 2)] ?? NaN;
   console.log(
-    `${label.padEnd(44)} median ${(median / 1000).toFixed(3)} s   min ${((times[0] ?? NaN) / 1000).toFixed(3)} s   max ${((times.at(-1) ?? NaN) / 1000).toFixed(3)} s`,
+    `${label.padEnd(50)} median ${(median / 1000).toFixed(3)} s   min ${((times[0] ?? NaN) / 1000).toFixed(3)} s   max ${((times.at(-1) ?? NaN) / 1000).toFixed(3)} s`,
   );
 }
 
 try {
   console.log(`obstack synth, whole processes, ${RUNS} runs each`);
-  report('obstack synth --env dev', time(['synth', '--env', 'dev']));
-  report('obstack synth --all (dev, staging, prod)', time(['synth', '--all']));
+  report('obstack synth --env dev --force', time(['synth', '--env', 'dev', '--force']));
+  report('obstack synth --all --force (dev, staging, prod)', time(['synth', '--all', '--force']));
+  report('obstack synth --all, nothing changed', time(['synth', '--all']));
   // What no Node program can go below on this machine: the runtime starting and exiting.
   report('node -e 0 (the runtime alone)', Array.from({ length: RUNS }, () => timeCommand(process.execPath, ['-e', '0'])).sort((a, b) => a - b));
   report('obstack --version (loading the command)', Array.from({ length: RUNS }, () => timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), '--version'])).sort((a, b) => a - b));
@@ -97,7 +102,7 @@ try {
   if (existsSync(peer)) {
     const { chart, missing, set } = renderableChart(peer);
     if (missing.length > 0) console.log(`helm template runs without the subcharts missing from ../shared/peers (${missing.join(', ')}): helm does less work than with them, so the ratio is pessimistic`);
-    for (const env of ['dev', 'prod']) sideBySide(env, chart, set);
+    for (const force of [true, false]) for (const env of ['dev', 'prod']) sideBySide(env, chart, set, force);
   } else {
     console.log('helm template comparison skipped: the kube-prometheus-stack chart is not in ../shared/peers');
   }
@@ -106,8 +111,8 @@ try {
   const now = new Date();
   utimesSync(join(root, 'src', 'cli', 'main.ts'), now, now);
   const t = process.hrtime.bigint();
-  spawnSync(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', 'dev', '--out', out], { cwd: root });
-  console.log(`${'first run after a source change (rebuild)'.padEnd(44)} ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(3)} s`);
+  spawnSync(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', 'dev', '--out', out, '--force'], { cwd: root });
+  console.log(`${'first run after a source change (rebuild)'.padEnd(50)} ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(3)} s`);
 
   const t0 = performance.now();
   let objects = 0;
@@ -118,6 +123,9 @@ try {
     objects += result.objects.length;
   }
   console.log(`in process, warm: 3 environments, ${objects} objects, synthesized and checked in ${(performance.now() - t0).toFixed(0)} ms`);
+
+  // check rules and check dashboards over a large set of a team's files, every check on.
+  await benchChecks(RUNS);
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

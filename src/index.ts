@@ -22,3 +22,5 @@ export * as units from '@grafana/grafana-foundation-sdk/units';
 export { renderReport } from './report/index.js';
 /** What changed between two synthesized (or written) environments (what `obstack diff` prints). */
 export { diffEnvironment, diffValues, type EnvironmentDiff, type FieldChange, type FileChange, formatDiff, type ObjectChange } from './cli/diff.js';
+/** The sizing model of `obstack size`, for an environment built from expected load in code. */
+export { CONSTANTS as SIZING_CONSTANTS, environmentFragment, size, type Sizing, type SizingInput } from './sizing/model.js';

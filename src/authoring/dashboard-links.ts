@@ -1,4 +1,5 @@
-import { ConfigError, type Environment } from '../config/index.js';
+import { ConfigError } from '../config/errors.js';
+import type { Environment } from '../config/index.js';
 import { dropIssues } from './references.js';
 
 /**
@@ -22,6 +23,10 @@ export const DASHBOARD_UIDS = {
   realtime: 'obstack-realtime-cache',
   ingest: 'obstack-ingest',
   errors: 'obstack-errors',
+  controlPlane: 'obstack-control-plane',
+  postgres: 'obstack-postgres',
+  redis: 'obstack-redis',
+  probes: 'obstack-probes',
 } as const;
 
 export type ShippedDashboardUid = (typeof DASHBOARD_UIDS)[keyof typeof DASHBOARD_UIDS];

@@ -21,7 +21,7 @@ export class ImportError extends Error {
 }
 
 const GROUP_KEYS = new Set(['name', 'interval', 'limit', 'rules']);
-const RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'labels', 'annotations']);
+const RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']);
 const STRICT_ANNOTATIONS = new Set(['summary', 'description', 'runbook_url', 'dashboard_uid']);
 
 /** A string as TypeScript source: a template literal for multi-line text, a JSON string otherwise. */
@@ -66,6 +66,7 @@ function ruleSource(r: RuleFileRule, indent: string): string {
     const { summary, description, runbook_url: runbook, dashboard_uid: dashboard, ...annotations } = r.annotations ?? {};
     lines.push(`${i}alert: ${str(r.alert ?? '')},`, `${i}expr: ${str(expr)},`);
     if (r.for !== undefined) lines.push(`${i}for: ${str(String(r.for))},`);
+    if (r.keep_firing_for !== undefined) lines.push(`${i}keepFiringFor: ${str(String(r.keep_firing_for))},`);
     lines.push(`${i}severity: ${str(severity ?? '')},`, `${i}service: ${str(service ?? '')},`);
     lines.push(`${i}summary: ${str(summary ?? '')},`, `${i}description: ${str(description ?? '')},`, `${i}runbook: ${str(runbook ?? '')},`);
     if (dashboard !== undefined) lines.push(`${i}dashboard: ${str(dashboard)},`);
@@ -75,6 +76,7 @@ function ruleSource(r: RuleFileRule, indent: string): string {
   }
   lines.push(`${i}alert: ${str(r.alert ?? '')},`, `${i}expr: ${str(expr)},`);
   if (r.for !== undefined) lines.push(`${i}for: ${str(String(r.for))},`);
+  if (r.keep_firing_for !== undefined) lines.push(`${i}keepFiringFor: ${str(String(r.keep_firing_for))},`);
   if (r.labels && Object.keys(r.labels).length > 0) lines.push(`${i}labels: ${record(r.labels, i)},`);
   if (r.annotations && Object.keys(r.annotations).length > 0) lines.push(`${i}annotations: ${record(r.annotations, i)},`);
   return `${indent}rawAlert({\n${lines.join('\n')}\n${indent}})`;
@@ -82,11 +84,17 @@ function ruleSource(r: RuleFileRule, indent: string): string {
 
 /** Checks that a parsed file holds only what the DSL can express, so that compiling the import gives the same rules. */
 function checkImportable(file: unknown): RuleFile {
-  const groups = (file as { groups?: unknown } | null)?.groups;
-  if (!Array.isArray(groups)) throw new ImportError('not a Prometheus rule file: no "groups" list');
+  // Prometheus loads an empty file, `null`, `{}` and `groups: null` as a file without groups.
+  if (file === null || file === undefined) return { groups: [] };
+  if (typeof file !== 'object' || Array.isArray(file)) throw new ImportError('not a Prometheus rule file: expected a map with a "groups" list');
+  for (const k of Object.keys(file)) if (k !== 'groups') throw new ImportError(`not a Prometheus rule file: field "${k}" (only "groups")`);
+  const groups = (file as { groups?: unknown }).groups ?? [];
+  if (!Array.isArray(groups)) throw new ImportError('not a Prometheus rule file: "groups" is not a list');
   for (const [gi, g] of (groups as Record<string, unknown>[]).entries()) {
     const where = `groups[${gi}]${typeof g['name'] === 'string' ? ` (${g['name']})` : ''}`;
     for (const k of Object.keys(g)) if (!GROUP_KEYS.has(k)) throw new ImportError(`${where}: field "${k}" is not supported by the DSL`);
+    // `rules:` left empty (null) is a group without rules, as Prometheus reads it.
+    if (g['rules'] === null || g['rules'] === undefined) g['rules'] = [];
     if (typeof g['name'] !== 'string' || !Array.isArray(g['rules'])) throw new ImportError(`${where}: needs a name and a rules list`);
     if (g['interval'] !== undefined && !isDuration(String(g['interval']))) throw new ImportError(`${where}: interval "${String(g['interval'])}" is not a duration`);
     for (const [ri, r] of (g['rules'] as Record<string, unknown>[]).entries()) {
@@ -94,10 +102,10 @@ function checkImportable(file: unknown): RuleFile {
       for (const k of Object.keys(r)) if (!RULE_KEYS.has(k)) throw new ImportError(`${rw}: field "${k}" is not supported by the DSL`);
       if ((r['alert'] === undefined) === (r['record'] === undefined)) throw new ImportError(`${rw}: needs exactly one of alert and record`);
       if (typeof r['expr'] !== 'string' && typeof r['expr'] !== 'number') throw new ImportError(`${rw}: has no expression`);
-      if (r['for'] !== undefined && !isDuration(String(r['for']))) throw new ImportError(`${rw}: for "${String(r['for'])}" is not a duration`);
+      for (const k of ['for', 'keep_firing_for']) if (r[k] !== undefined && !isDuration(String(r[k]))) throw new ImportError(`${rw}: ${k} "${String(r[k])}" is not a duration`);
     }
   }
-  return file as RuleFile;
+  return { groups: groups as RuleFile['groups'] };
 }
 
 /** Turns the text of a Prometheus rule file into a TypeScript module written with the DSL. */
@@ -110,7 +118,7 @@ export function importRuleFile(text: string, opts: ImportOptions = {}): string {
   }
   const file = checkImportable(parsed);
   const rules = file.groups.flatMap((g) => g.rules);
-  const used = new Set<string>(['group']);
+  const used = new Set<string>(file.groups.length > 0 ? ['group'] : []);
   for (const r of rules) used.add(r.record !== undefined ? 'record' : fitsAlert(r) ? 'alert' : 'rawAlert');
   const names = ['alert', 'group', 'rawAlert', 'record'].filter((n) => used.has(n));
   const groups = file.groups.map((g) => {
@@ -123,7 +131,7 @@ export function importRuleFile(text: string, opts: ImportOptions = {}): string {
   return [
     `// Imported${opts.source ? ` from ${opts.source}` : ''} by \`obstack import-rules\`. rawAlert() keeps a rule as it was;`,
     '// move it to alert() (severity P1–P4, service, summary, description, runbook) and add tests when you adopt it.',
-    `import { ${names.join(', ')}, type RuleGroup } from ${JSON.stringify(opts.importFrom ?? '../src/authoring/index.js')};`,
+    `import { ${[...names, 'type RuleGroup'].join(', ')} } from ${JSON.stringify(opts.importFrom ?? '../src/authoring/index.js')};`,
     '',
     `export function ${opts.functionName ?? 'importedRules'}(): RuleGroup[] {`,
     '  return [',

@@ -1,5 +1,6 @@
 import { closestName } from '../config/closest-name.js';
-import { type ConfigIssue, fieldPath, isPlainObject } from '../config/index.js';
+import { type ConfigIssue, fieldPath } from '../config/errors.js';
+import { isPlainObject } from '../config/merge.js';
 import type { RuleGroup } from './rules.js';
 
 /** What one alert name stands for in an environment's rules. */

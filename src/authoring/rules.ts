@@ -45,6 +45,8 @@ export interface AlertRule {
   /** Builds the expression for another threshold. */
   readonly exprFor?: (threshold: number) => string;
   readonly for?: Duration;
+  /** How long the alert keeps firing after its condition stops holding (Prometheus's `keep_firing_for`). */
+  readonly keepFiringFor?: Duration;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   /**
@@ -107,6 +109,8 @@ interface AlertFields<L, A, F extends Duration | undefined, P extends AlertParam
   /** UpperCamelCase, unique across the stack. */
   readonly alert: string;
   readonly for?: F;
+  /** How long the alert keeps firing after its condition stops holding, so that a flapping condition does not resolve and re-fire it. */
+  readonly keepFiringFor?: Duration;
   readonly severity: Severity;
   /** The component or service the alert is about: the `service` label inhibition matches on. */
   readonly service: string;
@@ -219,6 +223,7 @@ export function alert<
   }
   if (!isSeverity(def.severity)) throw new RuleError(name, 'severity', `must be one of P1, P2, P3, P4, got "${String(def.severity)}"`);
   if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(name, 'for', `must be a duration such as "5m", got "${def.for}"`);
+  if (def.keepFiringFor !== undefined && !isDuration(def.keepFiringFor)) throw new RuleError(name, 'keepFiringFor', `must be a duration such as "5m", got "${def.keepFiringFor}"`);
   const labels: Readonly<Record<string, string>> = def.labels ?? {};
   const extra: Readonly<Record<string, AlertText<never>>> = def.annotations ?? {};
   checkNames(name, 'labels', labels);
@@ -261,6 +266,7 @@ export function alert<
     expr,
     ...threshold,
     ...(def.for ? { for: def.for } : {}),
+    ...(def.keepFiringFor ? { keepFiringFor: def.keepFiringFor } : {}),
     labels: { ...labels, severity: def.severity, service: def.service },
     annotations: {
       summary: summary!,
@@ -289,6 +295,7 @@ export interface RawAlertDefinition {
   readonly alert: string;
   readonly expr: string;
   readonly for?: Duration;
+  readonly keepFiringFor?: Duration;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly tests?: readonly AlertTest[];
@@ -296,9 +303,11 @@ export interface RawAlertDefinition {
 
 /** An alert with free labels and annotations, for migrated rules; `obstack check rules` still lints it. */
 export function rawAlert(def: RawAlertDefinition): AlertRule {
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(def.alert)) throw new RuleError(def.alert, 'alert', 'is not a valid alert name');
+  // Prometheus takes any text as an alert's name (it becomes the alertname label's value); `alert()` asks for UpperCamelCase.
+  if (typeof def.alert !== 'string' || def.alert.trim() === '') throw new RuleError(String(def.alert), 'alert', 'must not be empty');
   if (def.expr.trim() === '') throw new RuleError(def.alert, 'expr', 'must not be empty');
   if (def.for !== undefined && !isDuration(def.for)) throw new RuleError(def.alert, 'for', `must be a duration such as "5m", got "${def.for}"`);
+  if (def.keepFiringFor !== undefined && !isDuration(def.keepFiringFor)) throw new RuleError(def.alert, 'keepFiringFor', `must be a duration such as "5m", got "${def.keepFiringFor}"`);
   checkNames(def.alert, 'labels', def.labels);
   checkNames(def.alert, 'annotations', def.annotations);
   checkTests(def.alert, def.tests ?? []);
@@ -307,6 +316,7 @@ export function rawAlert(def: RawAlertDefinition): AlertRule {
     name: def.alert,
     expr: def.expr,
     ...(def.for ? { for: def.for } : {}),
+    ...(def.keepFiringFor ? { keepFiringFor: def.keepFiringFor } : {}),
     labels: { ...def.labels },
     annotations: { ...def.annotations },
     tests: def.tests ?? [],
@@ -330,6 +340,7 @@ export interface RuleFileRule {
   record?: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -388,10 +399,14 @@ function toFileRule(r: Rule, opts: CompileOptions): RuleFileRule {
   if (r.kind === 'record') return { record: r.name, expr: r.expr, ...labels };
   const all = alertAnnotations(r, opts);
   const annotations = !opts.withoutAnnotations && Object.keys(all).length > 0 ? { annotations: all } : {};
-  return { alert: r.name, expr: r.expr, ...(r.for ? { for: r.for } : {}), ...labels, ...annotations };
+  return { alert: r.name, expr: r.expr, ...(r.for ? { for: r.for } : {}), ...(r.keepFiringFor ? { keep_firing_for: r.keepFiringFor } : {}), ...labels, ...annotations };
 }
 
-/** Rule groups as a parsed rule file. Refuses two groups of one name and two alerts of one name and the same static labels. */
+/**
+ * Rule groups as a parsed rule file. Refuses two groups of one name, and an
+ * alert defined twice with the same labels and expression; alerts that share a
+ * name with other conditions (one alert, several ways to fire) are kept.
+ */
 export function toRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = {}): RuleFile {
   const groupNames = new Set<string>();
   const identities = new Set<string>();
@@ -405,8 +420,8 @@ export function toRuleFile(groups: readonly RuleGroup[], opts: CompileOptions = 
         ...(g.limit ? { limit: g.limit } : {}),
         rules: g.rules.map((r) => {
           if (r.kind === 'alert') {
-            const identity = `${r.name}${JSON.stringify(Object.entries(r.labels).sort())}`;
-            if (identities.has(identity)) throw new RuleError(r.name, 'alert', 'is defined twice with the same labels');
+            const identity = JSON.stringify([r.name, Object.entries(r.labels).sort(), r.expr.replace(/\s+/g, ' ').trim()]);
+            if (identities.has(identity)) throw new RuleError(r.name, 'alert', 'is defined twice with the same labels and expression');
             identities.add(identity);
           }
           return toFileRule(r, opts);

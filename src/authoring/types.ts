@@ -10,9 +10,10 @@ export function isSeverity(value: unknown): value is Severity {
 
 type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w' | 'y';
 /** A Prometheus duration such as `5m` or `1h`; a bare number is not a duration. */
-export type Duration = `${number}${DurationUnit}` | `${number}${DurationUnit}${number}${DurationUnit}`;
+export type Duration = `${number}${DurationUnit}` | `${number}${DurationUnit}${number}${DurationUnit}` | '0';
 
-const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+// `0` alone is a duration too: Prometheus reads `for: 0` as no wait.
+const DURATION = /^(0|(\d+(ms|s|m|h|d|w|y))+)$/;
 const UNIT_SECONDS: Readonly<Record<DurationUnit, number>> = {
   ms: 0.001,
   s: 1,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type MetricCatalog, type MetricSource, buildCatalog, stackMetricCatalog } from '../validate/index.js';
+import { type MetricCatalog, type MetricSource, buildCatalog, stackMetricCatalog } from '../validate/metric-catalog.js';
 
 /**
  * The metric catalog named by `--catalog` options (`stack` and the names in

@@ -250,10 +250,13 @@ export function checkEnvironmentRules(result: SynthesizedEnvironment): Finding[]
     if (!name.startsWith('rules/')) continue;
     const parsed = parseRuleFileText(name, text);
     if (parsed.file) files.push({ name, content: parsed.file });
-    findings.push(...parsed.findings.map(toFinding));
+    findings.push(...parsed.findings.filter(blocks).map(toFinding));
   }
-  return [...findings, ...lintRuleFiles(files, { profile: 'stack', catalog: result.catalog }).map(toFinding)];
+  return [...findings, ...lintRuleFiles(files, { profile: 'stack', catalog: result.catalog }).filter(blocks).map(toFinding)];
 }
+
+/** Errors and warnings refuse a synth; an info-level note is style, left to `obstack check rules`. */
+const blocks = (f: RuleFinding): boolean => f.level !== 'info';
 
 function toFinding(f: RuleFinding): Finding {
   return { check: `rules:${f.check}`, object: f.file, path: [f.group, f.rule].filter(Boolean).join('/'), message: f.message };

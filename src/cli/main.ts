@@ -1,17 +1,20 @@
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Environment, environmentJsonSchema } from '../config/index.js';
+import { type Environment, environmentJsonSchema } from '../config/index.js';
 import { readWrittenEnvironment, writeEnvironments } from './write.js';
 import { loadEnvironments } from './load-environments.js';
 import { initCommand } from './init.js';
-import { ContentError, contentReferences, environmentFiles, loadProjectContent, ProjectError, type ProjectContent, projectLayout, synth, type SynthReport, testRuleAreas, withStackContent } from '../project/index.js';
+import { contentReferences, environmentFiles, loadProjectContent, type ProjectContent, projectLayout, synth, type SynthReport, testRuleAreas, withStackContent } from '../project/index.js';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
 import { REPORT_USAGE, reportCommand } from './report-command.js';
+import { SIZE_USAGE, sizeCommand } from './size-command.js';
 import { diffEnvironment, formatDiff, isEmpty } from './diff.js';
 import { formatSecrets, secretsToCreate } from './secrets.js';
 import { ownPackage } from './package-root.js';
+import { runCommandLine } from './run-command.js';
+import { ENV_OPTIONS, type ReadSet, readSet, recordSynth, SYNTH_OPTIONS } from './up-to-date.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -25,6 +28,9 @@ commands:
            --environments DIR  its environments folder (default: package.json
                                "obstack.environments", else environments/)
            --out DIR           default: dist
+           --force             synthesize even when nothing the output is made
+                               from changed since it was written (otherwise it
+                               says "up to date" and writes nothing)
   check    synthesize in memory and run every check, with the real tools
            (same options as synth)
   test     run the promtool cases written next to the project's alerts
@@ -40,14 +46,15 @@ commands:
   diff     synthesize in memory and compare with what is written in dist/:
            objects and files added, removed and changed, with the fields
            (same project options; --against DIR instead of dist; --json)
-${RULES_USAGE}${DASHBOARDS_USAGE}${REPORT_USAGE}
+${RULES_USAGE}${DASHBOARDS_USAGE}${REPORT_USAGE}${SIZE_USAGE}
 options of every command: -h, --help; obstack --version prints the version
 
 exit codes:
   0  done: no findings, no differences
-  1  findings (check, test, check rules/dashboards), refused input (a wrong
-     environment file, option or path: nothing was written), or, for diff,
-     differences between a fresh synth and what is written
+  1  findings (check, test; for check rules/dashboards, findings at level
+     error), refused input (a wrong environment file, option or path: nothing
+     was written), or, for diff, differences between a fresh synth and what
+     is written
   2  diff only: the comparison could not be made (no dist/, a wrong option
      or environment file), as diff(1) does
 progress goes to stderr (on a terminal), results to stdout.
@@ -58,28 +65,24 @@ class UsageError extends Error {
   readonly code = 'E_USAGE';
 }
 
-const ENV_OPTIONS = {
-  env: { type: 'string', multiple: true },
-  file: { type: 'string', short: 'f', multiple: true },
-  // Node 20 itself takes --env-file anywhere on its command line, so this spelling reaches the command only on newer Node.
-  'env-file': { type: 'string', multiple: true },
-  all: { type: 'boolean' },
-  project: { type: 'string' },
-  environments: { type: 'string' },
-  out: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 type EnvValues = { env?: string[]; file?: string[]; 'env-file'?: string[]; project?: string; environments?: string };
 
 /** The project (its layout and content, loaded once) and the environment files a command names. */
-async function openProject(values: EnvValues): Promise<{ own: ProjectContent; content: ProjectContent; files: string[] }> {
+async function openProject(values: EnvValues): Promise<{ own: ProjectContent; content: ProjectContent; files: string[]; read: () => ReadSet }> {
   const layout = projectLayout(values.project ?? '.');
   const withEnvironments = values.environments ? { ...layout, environments: relative(layout.root, resolve(values.environments)) } : layout;
   const explicit = [...(values.file ?? []), ...(values['env-file'] ?? [])];
+  const listed = !(explicit.length > 0 && !values.env) && (values.env ?? []).length === 0;
   const files = explicit.length > 0 && !values.env ? explicit : [...explicit, ...environmentFiles(withEnvironments, values.env ?? [])];
   const own = await loadProjectContent(layout);
-  return { own, content: withStackContent(own), files };
+  // What the output is made from, for synth's record (see up-to-date.ts).
+  const read = (): ReadSet =>
+    readSet(
+      [join(layout.root, 'package.json'), join(layout.root, 'package-lock.json'), ...files, ...(own.inputs ?? [])],
+      [...(listed ? [join(withEnvironments.root, withEnvironments.environments)] : []), ...[layout.rules, layout.dashboards, layout.metrics].flatMap((f) => (f === null ? [] : [join(layout.root, f)]))],
+    );
+  return { own, content: withStackContent(own), files, read };
 }
 
 /** Loads every file before anything else happens, so that one bad file refuses the whole run. */
@@ -133,11 +136,13 @@ function refuseUnusableOut(out: string, want: 'folder' | 'file', label = `--out 
 }
 
 async function synthCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: ENV_OPTIONS, strict: true });
+  const { values } = parseArgs({ args, options: SYNTH_OPTIONS, strict: true });
   if (values.help) return help('synth');
   const out = values.out ?? 'dist';
   refuseUnusableOut(out, 'folder');
-  const { own, content, files } = await openProject(values);
+  const { own, content, files, read } = await openProject(values);
+  // Taken before anything is read, so that a file changed during the run makes the next run synthesize again.
+  const before = read();
   const envs = loadAll(files, content);
   const environments = synthEach(envs, own, false);
   if (!environments.every((e) => e.findings.length === 0)) {
@@ -150,6 +155,7 @@ async function synthCommand(args: string[]): Promise<number> {
   }
   const written = writeEnvironments(out, new Map(environments.map((e) => [e.result.environment.name, e.result.files])));
   for (const w of written) process.stdout.write(`wrote ${relative(process.cwd(), w) || w}\n`);
+  recordSynth(args, before, written);
   return 0;
 }
 
@@ -267,33 +273,6 @@ function schema(args: string[]): number {
   return 0;
 }
 
-/**
- * A reader that went away (`obstack schema | head -1`) ends the run quietly:
- * what it did not read is not an error of the command.
- */
-let pipesGuarded = false;
-function exitQuietlyOnClosedPipe(): void {
-  if (pipesGuarded) return;
-  pipesGuarded = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      throw e;
-    });
-  }
-}
-
-/** Errors of the file system a user causes with a path (a missing file, a read-only folder): their message names the path. */
-const FILE_SYSTEM_CODES = new Set(['EACCES', 'EPERM', 'ENOENT', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
-
-/** Whether an error is one a user can cause, printed as a block instead of a stack trace. */
-function isUserError(e: unknown): e is Error {
-  if (e instanceof ConfigError || e instanceof UsageError || e instanceof ProjectError || e instanceof ContentError || e instanceof DiffError) return true;
-  if (!(e instanceof Error)) return false;
-  const code = String((e as { code?: unknown }).code);
-  return ['E_CONFIG', 'E_RULE', 'E_METRICS', 'E_INIT', 'TOOL_NOT_FOUND'].includes(code) || code.startsWith('ERR_PARSE_ARGS') || (FILE_SYSTEM_CODES.has(code) && 'syscall' in e);
-}
-
 async function dispatch(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case 'synth':
@@ -319,6 +298,8 @@ async function dispatch(command: string | undefined, rest: string[]): Promise<nu
       return await secretsCommand(rest);
     case 'diff':
       return await diffCommand(rest);
+    case 'size':
+      return sizeCommand(rest);
     case '--version':
     case '-v':
     case 'version':
@@ -337,17 +318,10 @@ async function dispatch(command: string | undefined, rest: string[]): Promise<nu
 
 /** Runs one obstack command; resolves to the exit code (see USAGE). Errors a user can cause are printed as a block, never as a stack trace. */
 export async function run(argv: string[]): Promise<number> {
-  exitQuietlyOnClosedPipe();
-  const [command, ...rest] = argv;
-  try {
-    return await dispatch(command, rest);
-  } catch (e) {
-    if (!isUserError(e)) throw e;
-    const parseError = String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(parseError ? `${e.message}\n\n${COMMAND_HELP[command ?? ''] !== undefined ? `usage: obstack ${command} [options]\n\n${COMMAND_HELP[command ?? '']}` : USAGE}` : `${e.message}\n`);
-    // diff tells "could not compare" (2) from "differs" (1), as diff(1) does.
-    return command === 'diff' ? 2 : 1;
-  }
+  return runCommandLine(
+    { dispatch, usageAfterParseError: (command) => (COMMAND_HELP[command ?? ''] !== undefined ? `usage: obstack ${command} [options]\n\n${COMMAND_HELP[command ?? '']}` : USAGE) },
+    argv,
+  );
 }
 
 if (basename(process.argv[1] ?? '') === 'main.ts' || basename(process.argv[1] ?? '') === 'main.js') {

@@ -1,26 +1,39 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ImportError, importRuleFile } from '../authoring/index.js';
+// Modules rather than the folders' indexes: `check rules` and `import-rules` run from the lighter entry (file-commands.ts).
+import { ImportError, importRuleFile } from '../authoring/import-rules.js';
 import {
-  formatRuleFinding,
-  KUBE_PROMETHEUS_SOURCES,
-  lintRuleFiles,
-  type MetricSource,
-  parseRuleFileText,
-  PROMETHEUS_SYNTHETIC,
-  promtoolCheckRules,
-  type RuleFinding,
-  ToolNotFoundError,
-} from '../validate/index.js';
+  applyCheckConfig,
+  type CheckConfig,
+  CheckConfigError,
+  EMPTY_CHECK_CONFIG,
+  exitCodeFor,
+  formatReport,
+  loadCheckConfig,
+  REPORT_FORMATS,
+  type ReportFormat,
+  summarizeFindings,
+} from '../validate/check-report.js';
+import { KUBE_PROMETHEUS_SOURCES } from '../validate/metric-catalog-kube-prometheus.js';
+import { type MetricSource, type MetricType, PROMETHEUS_SYNTHETIC } from '../validate/metric-catalog.js';
+import { lintRuleFiles, parseMetricTypes, parseRuleFileText, type RuleFinding, toReportedFinding } from '../validate/rules-lint.js';
+import { resolveTool, ToolNotFoundError, type ToolResult } from '../validate/tools.js';
 import { catalogFromOptions, readMetricNames } from './catalog-options.js';
 
-export const RULES_USAGE = `  check rules FILE...   lint Prometheus rule files and run promtool check rules on them
-           --no-catalog            do not check metric names against a catalog
-           --catalog NAME          stack (default) or kube-prometheus; repeatable
+export const RULES_USAGE = `  check rules FILE...   lint Prometheus rule files (pint's offline checks) and run promtool check rules on them
+           --catalog NAME          check metric names against a catalog: stack or kube-prometheus;
+                                   repeatable (default: no catalog, no unknown-metric check)
+           --no-catalog            no catalog (the default; kept for scripts)
            --known-metrics FILE    more known metric names, one a line (# comments)
+           --metric-types FILE     metric types from real /metrics output (# TYPE lines): counter or
+                                   gauge for promql/rate and promql/counter
            --profile NAME          external (default: severity, runbook_url and a text required)
                                    or stack (P1-P4, service, summary, description, runbook_url)
+           --format FORMAT         text (default), json, sarif or github
+           --config FILE           checks to turn off per path, levels, rule settings
+                                   (default: .obstack-checks.yaml when it exists)
   import-rules FILE.yaml  print (or --out FILE.ts) the file as TypeScript written with the DSL
            --import-from SPEC      module to import the DSL from (default ../src/authoring/index.js)
            --function NAME         name of the exported function (default importedRules)
@@ -30,15 +43,41 @@ const CATALOGS: Readonly<Record<string, () => readonly MetricSource[]>> = {
   'kube-prometheus': () => [PROMETHEUS_SYNTHETIC, ...KUBE_PROMETHEUS_SOURCES],
 };
 
-/** `obstack check rules FILE...`: every finding on one line with file, group, rule and reason; 1 when there is any. */
-export function checkRules(args: string[]): number {
+/** The default configuration file of the check commands, looked for in the current folder. */
+export const DEFAULT_CHECK_CONFIG = '.obstack-checks.yaml';
+
+/** The `--config` file, or the default one when it exists; the empty configuration otherwise. */
+export function checkConfigFromOption(path: string | undefined): CheckConfig {
+  if (path !== undefined) return loadCheckConfig(path);
+  return existsSync(DEFAULT_CHECK_CONFIG) ? loadCheckConfig(DEFAULT_CHECK_CONFIG) : EMPTY_CHECK_CONFIG;
+}
+
+/** `promtool check rules FILES…` in the background, so that it runs while the in-process checks do. */
+function promtoolInBackground(files: readonly string[]): Promise<ToolResult> {
+  const tool = resolveTool('promtool');
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, ['check', 'rules', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ok: code === 0, output: `${Buffer.concat(out).toString('utf8')}${Buffer.concat(err).toString('utf8')}` }));
+  });
+}
+
+/** `obstack check rules FILE...`: the findings in the chosen format; 1 when any is at level error. */
+export async function checkRules(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
       'no-catalog': { type: 'boolean' },
       catalog: { type: 'string', multiple: true },
       'known-metrics': { type: 'string', multiple: true },
+      'metric-types': { type: 'string', multiple: true },
       profile: { type: 'string' },
+      format: { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -57,17 +96,45 @@ export function checkRules(args: string[]): number {
     process.stderr.write(`--profile must be "external" or "stack", got "${profile}"\n`);
     return 1;
   }
-  const chosen = catalogFromOptions(values.catalog ?? ['stack'], CATALOGS);
-  if ('error' in chosen) {
-    process.stderr.write(`${chosen.error}\n`);
+  const format = (values.format ?? 'text') as ReportFormat;
+  if (!REPORT_FORMATS.includes(format)) {
+    process.stderr.write(`--format must be one of ${REPORT_FORMATS.join(', ')}; got "${values.format}"\n`);
     return 1;
   }
-  const catalog = chosen.catalog;
+  if (values['no-catalog'] && values.catalog) {
+    process.stderr.write('--no-catalog and --catalog contradict each other; give one\n');
+    return 1;
+  }
+  let catalog: ReturnType<typeof catalogFromOptions> | undefined;
+  if (values.catalog) {
+    catalog = catalogFromOptions(values.catalog, CATALOGS);
+    if ('error' in catalog) {
+      process.stderr.write(`${catalog.error}\n`);
+      return 1;
+    }
+  }
   let known: string[] = [];
   try {
     known = (values['known-metrics'] ?? []).flatMap(readMetricNames);
   } catch (e) {
     process.stderr.write(`--known-metrics: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const metricTypes = new Map<string, MetricType>();
+  for (const file of values['metric-types'] ?? []) {
+    try {
+      for (const [name, type] of parseMetricTypes(readFileSync(file, 'utf8'))) metricTypes.set(name, type);
+    } catch (e) {
+      process.stderr.write(`--metric-types ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      return 1;
+    }
+  }
+  let config: CheckConfig;
+  try {
+    config = checkConfigFromOption(values.config);
+  } catch (e) {
+    if (!(e instanceof CheckConfigError)) throw e;
+    process.stderr.write(`--config ${e.message}\n`);
     return 1;
   }
 
@@ -78,31 +145,49 @@ export function checkRules(args: string[]): number {
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      findings.push({ file: path, group: '', rule: '', check: 'read', message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      findings.push({ file: path, group: '', rule: '', check: 'read', level: 'error', policy: false, message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
       continue;
     }
     const parsed = parseRuleFileText(path, text);
     findings.push(...parsed.findings);
     if (parsed.file) files.push({ name: path, content: parsed.file });
   }
-  findings.push(...lintRuleFiles(files, { profile, catalog: values['no-catalog'] ? false : catalog, knownMetrics: known }));
-  if (files.length > 0) {
+  // promtool reads what Prometheus reads; files with a structural finding already say why it would refuse them.
+  const clean = files.filter((f) => !findings.some((x) => x.file === f.name && x.level === 'error' && x.check === 'rule/structure'));
+  let tool: Promise<ToolResult> | undefined;
+  if (clean.length > 0) {
     try {
-      const tool = promtoolCheckRules(files.map((f) => f.name));
-      if (!tool.ok) {
-        for (const line of tool.output.split('\n').filter((l) => /error|FAILED/i.test(l))) {
-          findings.push({ file: files.length === 1 ? files[0]!.name : '(promtool)', group: '', rule: '', check: 'promtool', message: line.trim() });
-        }
-      }
+      tool = promtoolInBackground(clean.map((f) => f.name));
     } catch (e) {
       if (!(e instanceof ToolNotFoundError)) throw e;
       process.stderr.write(`warning: ${e.message}; only the in-process checks ran\n`);
     }
   }
-  for (const f of findings) process.stdout.write(`${formatRuleFinding(f)}\n`);
-  const rules = files.reduce((n, f) => n + f.content.groups.reduce((m, g) => m + (g.rules?.length ?? 0), 0), 0);
-  process.stdout.write(`${positionals.length} file(s), ${rules} rule(s): ${findings.length === 0 ? 'no findings' : `${findings.length} finding(s)`}\n`);
-  return findings.length === 0 ? 0 : 1;
+  findings.push(
+    ...lintRuleFiles(files, {
+      profile,
+      catalog: catalog && 'catalog' in catalog ? catalog.catalog : false,
+      knownMetrics: known,
+      metricTypes,
+      settings: config.rules,
+    }),
+  );
+  const result = await tool;
+  if (result && !result.ok) {
+    for (const line of result.output.split('\n').filter((l) => /error|FAILED/i.test(l) && !/^\s*FAILED:?\s*$/.test(l))) {
+      const file = clean.find((f) => line.includes(f.name))?.name ?? (clean.length === 1 ? clean[0]!.name : '(promtool)');
+      // An expression that does not parse is already a promql/syntax finding of its rule.
+      if (findings.some((x) => x.file === file && x.check === 'promql/syntax')) continue;
+      findings.push({ file, group: '', rule: '', check: 'promtool', level: 'error', policy: false, message: line.trim() });
+    }
+  }
+  const reported = applyCheckConfig(findings.map(toReportedFinding), config);
+  process.stdout.write(formatReport(reported, format, 'rules'));
+  if (format === 'text') {
+    const rules = files.reduce((n, f) => n + f.content.groups.reduce((m, g) => m + (g.rules?.length ?? 0), 0), 0);
+    process.stdout.write(`${positionals.length} file(s), ${rules} rule(s): ${summarizeFindings(reported)}\n`);
+  }
+  return exitCodeFor(reported);
 }
 
 /** `obstack import-rules FILE.yaml`: the file as TypeScript using the DSL. */

@@ -132,6 +132,36 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
     retentionDays: 7,
   },
   scrape: { static: [], serviceMonitors: [], podMonitors: [], additionalScrapeConfigs: [], egress: [] },
+  exporters: {
+    postgres: {
+      ingest: true,
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+      databases: [],
+    },
+    redis: {
+      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+      instances: [],
+    },
+  },
+  probes: {
+    enabled: true,
+    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+    health: { annotated: true, livenessPath: '/health/live', readinessPath: '/health/ready', services: [] },
+    http: [],
+    tcp: [],
+    tls: [],
+  },
+  // Everything on, as a self-managed (kubeadm) cluster has it once etcd, the scheduler, the controller-manager and
+  // kube-proxy listen beyond 127.0.0.1; managed clusters switch off what they hide.
+  controlPlane: {
+    apiServer: { enabled: true },
+    kubelet: { enabled: true },
+    etcd: { enabled: true, namespace: 'kube-system', selector: 'component=etcd', port: 2381 },
+    scheduler: { enabled: true, namespace: 'kube-system', selector: 'component=kube-scheduler', port: 10259 },
+    controllerManager: { enabled: true, namespace: 'kube-system', selector: 'component=kube-controller-manager', port: 10257 },
+    coreDns: { enabled: true, namespace: 'kube-system', selector: 'k8s-app=kube-dns', port: 9153 },
+    kubeProxy: { enabled: true, namespace: 'kube-system', selector: 'k8s-app=kube-proxy', port: 10249 },
+  },
   alerting: {
     groupBy: ['alertname', 'service', 'namespace'],
     digestInterval: '24h',

@@ -7,10 +7,14 @@ import { GrafanaDatasource, ScrapeConfig, refineDatasources, refineScrape } from
 import { ObjectPatches } from './patches.js';
 import { GitOpsConfig } from './gitops.js';
 import { withRunbookBaseUrl } from './runbook-base.js';
+import { ExportersConfig, ProbesConfig, refineExportersAndProbes } from './exporters.js';
+import { ControlPlaneConfig } from './control-plane.js';
 import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
 
 export * from './primitives.js';
 export * from './logs-traces.js';
+export * from './exporters.js';
+export * from './control-plane.js';
 
 
 /**
@@ -230,6 +234,9 @@ export const EnvironmentConfig = z
     teams: teamsSchema(Receivers.shape),
     logs: LogsConfig,
     traces: TracesConfig,
+    controlPlane: ControlPlaneConfig.describe('which parts of the Kubernetes control plane Prometheus scrapes, alerts on and shows'),
+    exporters: ExportersConfig.describe('exporters for the PostgreSQL and Redis servers the platform runs'),
+    probes: ProbesConfig.describe("the blackbox exporter: applications' liveness and readiness endpoints, URLs, TCP ports and TLS certificates probed from outside"),
     scrape: ScrapeConfig.prefault({}).describe('scrape targets beside the stack and annotated pods: static targets, monitors, raw scrape_configs'),
     dashboards: z
       .strictObject({
@@ -244,6 +251,7 @@ export const EnvironmentConfig = z
     refineTeams(env, ctx);
     refineScrape(env, ctx);
     refineDatasources(env, ctx);
+    refineExportersAndProbes(env, ctx);
     const escalateTo = env.alerting.escalateTo;
     if (escalateTo !== undefined && !(escalateTo in env.alerting.extraReceivers)) {
       const known = Object.keys(env.alerting.extraReceivers);

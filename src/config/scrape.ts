@@ -29,8 +29,21 @@ export const STACK_JOB_NAMES = [
   'jaeger-query',
   'kubelet',
   'cadvisor',
+  'apiserver',
+  'etcd',
+  'kube-scheduler',
+  'kube-controller-manager',
+  'coredns',
+  'kube-proxy',
   'kubernetes-pods',
   'kubernetes-service-endpoints',
+  'postgres-ingest',
+  'blackbox-exporter',
+  'probe-liveness',
+  'probe-readiness',
+  'probe-http',
+  'probe-tcp',
+  'probe-tls',
 ] as const;
 
 /** Uids and names of the datasources the stack provisions (DATASOURCE_UIDS in src/constructs/stack.ts). */

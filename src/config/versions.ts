@@ -22,6 +22,9 @@ export const IMAGES = {
   jaeger: { repository: 'docker.io/jaegertracing/jaeger', tag: '2.10.0' },
   elasticsearchExporter: { repository: 'quay.io/prometheuscommunity/elasticsearch-exporter', tag: 'v1.9.0' },
   logstashExporter: { repository: 'docker.io/kuskoman/logstash-exporter', tag: 'v1.8.0' },
+  postgresExporter: { repository: 'quay.io/prometheuscommunity/postgres-exporter', tag: 'v0.17.1' },
+  redisExporter: { repository: 'docker.io/oliver006/redis_exporter', tag: 'v1.74.0' },
+  blackboxExporter: { repository: 'quay.io/prometheus/blackbox-exporter', tag: 'v0.27.0' },
   /**
    * The sidecar that POSTs to Prometheus's and Alertmanager's `/-/reload` when
    * their mounted ConfigMap or Secret changes (flags: --volume-dir, --webhook-url).
@@ -60,6 +63,12 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   elasticsearchExporter: 65534,
   /** A static binary on scratch: any uid works; nobody by convention. */
   logstashExporter: 65534,
+  /** Busybox-based, `USER nobody` in its Dockerfile. */
+  postgresExporter: 65534,
+  /** A static binary on scratch with `USER 59000:59000` in its Dockerfile. */
+  redisExporter: 59000,
+  /** Busybox-based, with no USER of its own: nobody, since without an ICMP module it needs nothing root has. */
+  blackboxExporter: 65534,
   /** Distroless static with `USER 65534` in its Dockerfile. */
   configReloader: 65534,
   /** Python on Alpine with `USER 65534:65534` in its Dockerfile. */

@@ -7,6 +7,7 @@ import { Alertmanager } from './alertmanager/alertmanager.js';
 import { MANAGED_BY, PART_OF } from './common/labels.js';
 import { KubeStateMetrics } from './exporters/kube-state-metrics.js';
 import { NodeExporter } from './exporters/node-exporter.js';
+import { type DatabasesAndProbes, addDatabasesAndProbes } from './exporters/databases-probes.js';
 import { type DashboardFile, Grafana } from './grafana/grafana.js';
 import { Prometheus } from './prometheus/prometheus.js';
 import { IngestService } from './ingest/ingest.js';
@@ -49,6 +50,8 @@ export class ObservabilityStack extends Chart {
   readonly ingest?: IngestService;
   /** Elasticsearch, Logstash, Kibana, Filebeat and Jaeger, each present when enabled. */
   readonly logsAndTraces: LogsAndTraces;
+  /** The PostgreSQL and Redis exporters and the blackbox exporter, each present when the environment asks for it. */
+  readonly databasesAndProbes: DatabasesAndProbes;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     const env = props.environment;
@@ -82,6 +85,7 @@ export class ObservabilityStack extends Chart {
           image: image('prometheus', c.prometheus.image),
           clusterDomain: env.clusterDomain,
           scrape: env.scrape,
+          controlPlane: env.controlPlane,
           // The ingest service's /metrics/business needs its key; the service registers that endpoint below.
           componentScrapeSecrets: c.ingest.enabled ? [c.ingest.prometheusKey] : [],
         })
@@ -125,6 +129,7 @@ export class ObservabilityStack extends Chart {
       : undefined;
 
     const logsAndTraces = addLogsAndTraces(this, env);
+    const databasesAndProbes = addDatabasesAndProbes(this, env, ingest?.database);
 
     if (prometheus) {
       for (const target of [alertmanager, grafana, nodeExporter, kubeStateMetrics, ingest]) {
@@ -132,6 +137,12 @@ export class ObservabilityStack extends Chart {
         prometheus.scrape(target);
         target.allowFrom(prometheus);
       }
+      const { postgres, redis, blackbox } = databasesAndProbes;
+      for (const target of [...postgres, ...redis, ...(blackbox ? [blackbox] : [])]) {
+        prometheus.scrape(target);
+        target.allowFrom(prometheus);
+      }
+      if (blackbox) prometheus.probe(blackbox);
       if (alertmanager) prometheus.alertTo(alertmanager);
       for (const [file, content] of Object.entries(props.ruleFiles ?? {})) prometheus.addRuleFile(file, content);
     }
@@ -182,5 +193,6 @@ export class ObservabilityStack extends Chart {
     this.kubeStateMetrics = kubeStateMetrics;
     this.ingest = ingest;
     this.logsAndTraces = logsAndTraces;
+    this.databasesAndProbes = databasesAndProbes;
   }
 }

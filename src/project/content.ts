@@ -14,6 +14,8 @@ export interface ProjectContent {
   readonly ruleAreas: readonly RuleArea[];
   readonly dashboards: readonly DashboardDefinition[];
   readonly metrics: readonly MetricSource[];
+  /** The files the content was compiled from (absolute paths), when it was loaded from a project's folders. */
+  readonly inputs?: readonly string[];
 }
 
 /** Content that cannot be combined (two areas or dashboards of one name). */

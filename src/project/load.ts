@@ -86,9 +86,10 @@ export interface LoadOptions {
  * `obstack` and other packages resolve from the project's own node_modules,
  * and imports them. No TypeScript loader is needed at run time.
  */
-async function importAll(root: string, files: readonly string[], opts: LoadOptions): Promise<Map<string, unknown>> {
+async function importAll(root: string, files: readonly string[], opts: LoadOptions): Promise<{ modules: Map<string, unknown>; inputs: string[] }> {
   const out = new Map<string, unknown>();
-  if (files.length === 0) return out;
+  const inputs: string[] = [];
+  if (files.length === 0) return { modules: out, inputs };
   const { build } = await import('esbuild');
   const cache = join(root, 'node_modules', '.cache', 'obstack', `${process.pid}-${Date.now()}`);
   mkdirSync(cache, { recursive: true });
@@ -115,6 +116,8 @@ async function importAll(root: string, files: readonly string[], opts: LoadOptio
       const lines = errors.map((m) => `  ${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`);
       throw new ProjectError(`the project's content does not compile:\n${lines.join('\n') || String(e)}`);
     }
+    // Every file the bundles were made of; packages stay external and are not among them.
+    for (const input of Object.keys(result.metafile.inputs)) if (!input.includes(':')) inputs.push(resolve(root, input));
     for (const [outFile, meta] of Object.entries(result.metafile.outputs)) {
       if (!meta.entryPoint) continue;
       const source = resolve(root, meta.entryPoint);
@@ -124,7 +127,7 @@ async function importAll(root: string, files: readonly string[], opts: LoadOptio
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
-  return out;
+  return { modules: out, inputs };
 }
 
 function describeExport(value: unknown): string {
@@ -141,7 +144,7 @@ export async function loadProjectContent(layout: ProjectLayout, opts: LoadOption
     dashboards: layout.dashboards === null ? [] : contentFiles(join(layout.root, layout.dashboards)),
     metrics: layout.metrics === null ? [] : contentFiles(join(layout.root, layout.metrics)),
   };
-  const modules = await importAll(layout.root, [...folders.rules, ...folders.dashboards, ...folders.metrics], opts);
+  const { modules, inputs } = await importAll(layout.root, [...folders.rules, ...folders.dashboards, ...folders.metrics], opts);
   const problems: string[] = [];
 
   const ruleAreas: RuleArea[] = [];
@@ -184,7 +187,7 @@ export async function loadProjectContent(layout: ProjectLayout, opts: LoadOption
     }
   }
   if (problems.length > 0) throw new ProjectError(`the project's content cannot be used (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  return { ruleAreas, dashboards, metrics };
+  return { ruleAreas, dashboards, metrics, inputs };
 }
 
 /** A path as errors show it: relative to the current folder when it lies below it. */

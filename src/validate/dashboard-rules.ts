@@ -1,4 +1,4 @@
-import { dashboardUidFromUrl } from '../authoring/index.js';
+import { dashboardUidFromUrl } from '../authoring/dashboard-links.js';
 import { checkDashboards, type DashboardCheckOptions, type ProvisionedDatasource } from './dashboard-check.js';
 import type { Finding } from './finding.js';
 import type { MetricCatalog } from './metric-catalog.js';
@@ -101,19 +101,26 @@ export interface SynthesizedDashboardInput {
   readonly catalog: MetricCatalog;
 }
 
-/** Every dashboard check on one environment's output: the dashboards themselves, alerts' dashboard links, and SLO panels. */
+/**
+ * Every dashboard check on one environment's output: the dashboards
+ * themselves (errors and warnings; style notes are for `check dashboards`),
+ * alerts' dashboard links, and SLO panels.
+ */
 export function checkSynthesizedDashboards(input: SynthesizedDashboardInput): Finding[] {
   const recorded = recordedMetrics(input.ruleFiles.values());
   const opts: DashboardCheckOptions = {
     datasources: input.datasources,
     knownMetric: knownMetricPredicate(input.catalog, recorded),
+    metricType: (m) => input.catalog.get(m)?.type,
     requireDatasourceVariable: true,
   };
   return [
     ...checkDashboards(
       input.dashboards.map((d) => ({ name: `Dashboard/${d.uid}`, json: d.json })),
       opts,
-    ),
+    )
+      .filter((f) => f.level !== 'info')
+      .map(({ check, object, path, message }): Finding => ({ check, object, ...(path !== undefined ? { path } : {}), message })),
     ...checkAlertDashboardLinks(input.ruleFiles, new Set(input.dashboards.map((d) => d.uid))),
     ...checkSloPanels(sloNames(input.ruleFiles.values()), input.dashboards),
   ];

@@ -25,6 +25,7 @@ export * from "./promql-parse.js";
 export * from "./metric-catalog.js";
 export * from "./metric-catalog-kube-prometheus.js";
 export * from "./rules-lint.js";
+export * from "./check-report.js";
 export * from "./rules-tests.js";
 export * from "./dashboard-check.js";
 export * from "./dashboard-rules.js";

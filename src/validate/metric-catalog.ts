@@ -1,6 +1,10 @@
 import type { MetricSource, MetricType } from '../authoring/metrics.js';
+import { DATABASE_AND_PROBE_SOURCES } from './metric-catalog-exporters.js';
+import { CONTROL_PLANE_SOURCES } from './metric-catalog-control-plane.js';
 
 export type { MetricSource, MetricType };
+export { DATABASE_AND_PROBE_SOURCES };
+export { CONTROL_PLANE_SOURCES };
 
 export interface CatalogEntry {
   readonly type: MetricType;
@@ -369,7 +373,7 @@ export const APPLICATION_CONVENTIONS: MetricSource = {
 // ─── END OF COORDINATED NAMES ─────────────────────────────────────────────────
 
 /** Every source of the stack's catalog, in the order a name is first taken from. */
-export const STACK_METRIC_SOURCES: readonly MetricSource[] = [PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...LOGS_AND_TRACES_SOURCES, INGEST_SOURCE, APPLICATION_CONVENTIONS];
+export const STACK_METRIC_SOURCES: readonly MetricSource[] = [PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...CONTROL_PLANE_SOURCES, ...LOGS_AND_TRACES_SOURCES, ...DATABASE_AND_PROBE_SOURCES, INGEST_SOURCE, APPLICATION_CONVENTIONS];
 
 /** Builds a catalog from sources; a histogram or summary adds its `_bucket`/`_sum`/`_count` series. */
 export function buildCatalog(sources: readonly MetricSource[]): MetricCatalog {

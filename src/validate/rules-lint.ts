@@ -1,163 +1,188 @@
 import type { RuleFile } from '../authoring/index.js';
-import type { MetricCatalog } from './metric-catalog.js';
+import type { CheckLevel } from './check-report.js';
+import { buildCatalog, type MetricCatalog, type MetricType } from './metric-catalog.js';
 import { parsePromQL } from './promql-parse.js';
-import { parseYamlOnce } from './yaml-cache.js';
+import type { RecordedSeries, RuleContext } from './rules/context.js';
+import { parseDuration } from './rules/duration.js';
+import type { RuleFinding } from './rules/finding.js';
+import { PROMQL_CHECKS } from './rules/promql-checks.js';
+import { buildPromAst, type PromNode, walk } from './rules/promql-ast.js';
+import { RULE_LINES } from './rules/structure.js';
+import { checkAlertFor, checkForBounds, checkName, checkRequired, checkTemplates } from './rules/rule-checks.js';
+import type { RuleCheckSettings } from './rules/settings.js';
 
-/** One problem in a rule file, addressed by file, group and rule. */
-export interface RuleFinding {
-  readonly file: string;
-  readonly group: string;
-  /** Alert or recording rule name; empty for a problem of the file itself. */
-  readonly rule: string;
-  readonly check: string;
-  readonly message: string;
-}
+export type { RuleFinding } from './rules/finding.js';
+export { formatRuleFinding, ruleWhere, toReportedFinding } from './rules/finding.js';
+export { parseRuleFileText } from './rules/structure.js';
+export type { RuleCheckSettings } from './rules/settings.js';
 
 export interface RuleLintOptions {
   /**
-   * `stack`: our own rules — severity P1–P4, `service`, summary, description and runbook_url required.
+   * `stack`: our own rules — severity P1–P4, `service`, summary, description and runbook_url required (policy errors).
    * `external`: a team's existing files — a severity of any value, a runbook_url and some text
-   * (summary, description or message) required.
+   * (summary, description or message) required (policy warnings).
    */
   readonly profile: 'stack' | 'external';
-  /** The metrics a rule may read; `false` turns the catalog check off. Recorded series of the linted files always count. */
+  /**
+   * The metrics a rule may read (unknown ones are findings) and their types;
+   * `false`: no catalog, no unknown-metric check. Recorded series of the linted files always count.
+   */
   readonly catalog: MetricCatalog | false;
   /** More metric names to accept (`--known-metrics`). */
   readonly knownMetrics?: Iterable<string>;
+  /** Metric types read from real `/metrics` output (`--metric-types`); they win over the catalog's. */
+  readonly metricTypes?: ReadonlyMap<string, MetricType>;
+  /** The `rules:` section of the checks' configuration file. */
+  readonly settings?: RuleCheckSettings;
 }
 
-export function formatRuleFinding(f: RuleFinding): string {
-  return `${f.file}: ${f.group ? `group ${f.group}: ` : ''}${f.rule ? `${f.rule}: ` : ''}[${f.check}] ${f.message}`;
-}
+const DEFAULT_SCRAPE_INTERVAL = '30s';
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
-const COUNTER_SUFFIX = /(_total|_count|_sum|_bucket)$/;
-const SEVERITIES = new Set(['P1', 'P2', 'P3', 'P4']);
-
-/** A rule file's text parsed into the shape Prometheus reads; problems become findings instead of exceptions. */
-export function parseRuleFileText(file: string, text: string): { file?: RuleFile; findings: RuleFinding[] } {
-  let doc: unknown;
-  try {
-    doc = parseYamlOnce(text);
-  } catch (e) {
-    return { findings: [{ file, group: '', rule: '', check: 'yaml', message: `is not YAML: ${(e as Error).message.split('\n')[0]}` }] };
+/** Reads a `# TYPE name type` dump (Prometheus text exposition) into types; histograms and summaries add their series. */
+export function parseMetricTypes(text: string): Map<string, MetricType> {
+  const declared: Record<string, MetricType> = {};
+  const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped', 'info', 'gaugehistogram', 'stateset', 'unknown']);
+  for (const [i, line] of text.split('\n').entries()) {
+    const m = /^#\s*TYPE\s+(\S+)\s+(\S+)\s*$/.exec(line.trim());
+    if (!m) continue;
+    const type = m[2]!.toLowerCase();
+    if (!TYPES.has(type)) throw new Error(`line ${i + 1}: "${type}" is not a metric type (counter, gauge, histogram, summary, untyped)`);
+    declared[m[1]!] = type === 'unknown' || type === 'gaugehistogram' || type === 'stateset' ? (type === 'unknown' ? 'untyped' : 'gauge') : (type as MetricType);
   }
-  const groups = (doc as { groups?: unknown } | null)?.groups;
-  if (!Array.isArray(groups)) return { findings: [{ file, group: '', rule: '', check: 'rule-file', message: 'has no "groups" list' }] };
-  const findings: RuleFinding[] = [];
-  for (const g of groups as { name?: unknown; rules?: unknown }[]) {
-    if (typeof g?.name !== 'string' || !Array.isArray(g.rules)) {
-      findings.push({ file, group: String(g?.name ?? ''), rule: '', check: 'rule-file', message: 'a group needs a "name" and a "rules" list' });
-    }
-  }
-  return findings.length > 0 ? { findings } : { file: doc as RuleFile, findings: [] };
+  const out = new Map<string, MetricType>();
+  for (const [name, entry] of buildCatalog([{ source: 'metric types', reference: '', metrics: declared }])) out.set(name, entry.type);
+  return out;
 }
 
 /**
- * Lints rule files: every expression parses, rate/irate/increase/resets read
- * counters, no alert is defined twice with the same labels, the labels and
- * annotations a responder needs are there, and every metric read is in the
- * catalog or recorded by one of the files.
+ * "Did you mean": the candidate within a few edits of a name, one edit per
+ * ten characters (at least one), so that only a plausible typo is offered.
+ * Candidates are indexed by their first and last two characters: a typo that
+ * close leaves one end intact, and an unknown name is not compared with
+ * every known one.
+ */
+class NameSuggester {
+  private readonly byEnd = new Map<string, string[]>();
+  private readonly memo = new Map<string, string | undefined>();
+  constructor(candidates: Iterable<string>) {
+    for (const c of new Set(candidates)) {
+      for (const k of [`^${c.slice(0, 2)}`, `$${c.slice(-2)}`]) {
+        const list = this.byEnd.get(k);
+        if (list) list.push(c);
+        else this.byEnd.set(k, [c]);
+      }
+    }
+  }
+  suggest(input: string): string | undefined {
+    if (this.memo.has(input)) return this.memo.get(input);
+    const limit = Math.max(1, Math.floor(input.length / 10));
+    let best: string | undefined;
+    let bestDistance = limit + 1;
+    for (const c of [...(this.byEnd.get(`^${input.slice(0, 2)}`) ?? []), ...(this.byEnd.get(`$${input.slice(-2)}`) ?? [])]) {
+      if (c === input || Math.abs(c.length - input.length) >= bestDistance) continue;
+      const d = boundedDistance(input, c, bestDistance - 1);
+      if (d < bestDistance) [best, bestDistance] = [c, d];
+    }
+    this.memo.set(input, best);
+    return best;
+  }
+}
+
+/** Edit distance when at most `max`, otherwise `max + 1`: rows stop as soon as every cell is past the bound. */
+function boundedDistance(a: string, b: string, max: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return Math.min(prev[b.length] ?? 0, max + 1);
+}
+
+const collapse = (expr: string): string => expr.replace(/\s+/g, ' ').trim();
+
+/**
+ * Lints rule files the way pint does without a live Prometheus: every
+ * expression parses; alerts have a condition and templates that render;
+ * rate() gets counters and ranges of two samples; queries can match and do
+ * not flap; regular expressions are needed; no rule is defined twice; the
+ * labels and annotations a responder needs are there (house policy, kept
+ * apart); and, under a catalog the user chose, every metric read is known.
  */
 export function lintRuleFiles(files: readonly { name: string; content: RuleFile }[], opts: RuleLintOptions): RuleFinding[] {
   const findings: RuleFinding[] = [];
-  const recorded = new Set<string>();
-  for (const f of files) for (const g of f.content.groups) for (const r of g.rules ?? []) if (typeof r.record === 'string') recorded.add(r.record);
+  const settings = opts.settings ?? {};
+  const scrapeInterval = parseDuration(settings.scrapeInterval ?? DEFAULT_SCRAPE_INTERVAL) ?? 30;
   const known = new Set(opts.knownMetrics ?? []);
+  const catalog = opts.catalog || undefined;
+  const metricType = (metric: string): { type: MetricType; source: string } | undefined => {
+    const fromDump = opts.metricTypes?.get(metric);
+    if (fromDump) return { type: fromDump, source: 'metric types' };
+    const entry = catalog?.get(metric);
+    return entry ? { type: entry.type, source: entry.source } : undefined;
+  };
+
+  const astOf = (expr: string): PromNode | undefined => (expr.trim() === '' ? undefined : buildPromAst(expr));
+  const recorded = new Map<string, RecordedSeries[]>();
+  for (const f of files) {
+    for (const g of f.content.groups) {
+      for (const r of g.rules ?? []) {
+        if (typeof r.record !== 'string') continue;
+        const list = recorded.get(r.record) ?? [];
+        list.push({ file: f.name, expr: String(r.expr), ast: astOf(String(r.expr)) });
+        recorded.set(r.record, list);
+      }
+    }
+  }
   const identities = new Map<string, string>();
+  const suggester = catalog ? new NameSuggester([...catalog.keys(), ...recorded.keys(), ...known]) : undefined;
 
   for (const f of files) {
-    const groupNames = new Set<string>();
     for (const g of f.content.groups) {
-      const at = (rule: string, check: string, message: string) => findings.push({ file: f.name, group: g.name, rule, check, message });
-      if (groupNames.has(g.name)) at('', 'duplicate-group', `group "${g.name}" appears twice in the file`);
-      groupNames.add(g.name);
-      for (const r of g.rules ?? []) {
-        const name = r.alert ?? r.record ?? '(unnamed)';
-        if ((r.alert === undefined) === (r.record === undefined)) at(name, 'rule-kind', 'a rule needs exactly one of "alert" and "record"');
-        if (typeof r.expr !== 'string' && typeof r.expr !== 'number') {
-          at(name, 'promql-syntax', 'has no expression');
-          continue;
-        }
+      for (const [index, r] of (g.rules ?? []).entries()) {
+        const kind = r.record !== undefined ? 'recording' : 'alerting';
+        const name = r.alert ?? r.record ?? `#${index + 1}`;
+        const line = RULE_LINES.get(r);
+        const report = (check: string, level: CheckLevel, message: string, policy = false) =>
+          findings.push({ file: f.name, group: g.name, rule: name, check, level, policy, message, ...(line !== undefined ? { line } : {}) });
         const expr = String(r.expr);
-        const parsed = parsePromQL(expr);
-        for (const e of parsed.errors) at(name, 'promql-syntax', `expression does not parse: ${e}`);
+        const ast = astOf(expr);
+        // The messages of a broken expression come from the parser's error nodes, read only then.
+        if (!ast) for (const e of parsePromQL(expr).errors) report('promql/syntax', 'error', `expression does not parse: ${e}`);
+        const ctx: RuleContext = { kind, name, rule: r, ...(ast ? { ast } : {}), settings, metricType, recorded, scrapeInterval, report };
 
-        for (const c of parsed.counterFunctions) {
-          if (c.metric === undefined) continue;
-          const entry = opts.catalog ? opts.catalog.get(c.metric) : undefined;
-          if (entry) {
-            if (entry.type !== 'counter' && entry.type !== 'untyped') {
-              at(name, 'counter-function', `${c.fn}() over ${c.metric}, a ${entry.type} (${entry.source}); ${c.fn}() only means something over a counter — use deriv() or delta() for a gauge`);
-            }
-          } else if (!COUNTER_SUFFIX.test(c.metric) && !recorded.has(c.metric) && !known.has(c.metric)) {
-            at(name, 'counter-function', `${c.fn}() over ${c.metric}, which is not known as a counter (no _total, _count, _sum or _bucket suffix, and not typed counter in the metric catalog)`);
-          }
-        }
-
-        if (opts.catalog) {
+        if (catalog && ast) {
           const reported = new Set<string>();
-          for (const s of parsed.selectors) {
+          for (const s of walk(ast)) {
+            if (s.type !== 'selector') continue;
             const m = s.metric;
-            if (m === undefined || reported.has(m) || opts.catalog.has(m) || recorded.has(m) || known.has(m)) continue;
+            if (m === undefined || reported.has(m) || catalog.has(m) || recorded.has(m) || known.has(m)) continue;
             reported.add(m);
-            const near = nearest(m, [...opts.catalog.keys(), ...recorded, ...known]);
-            at(name, 'unknown-metric', `reads ${m}, which no component of the catalog produces and no rule records${near ? ` (did you mean ${near}?)` : ''}`);
+            const near = suggester?.suggest(m);
+            report('unknown-metric', 'warning', `reads ${m}, which no component of the catalog produces and no rule records${near ? ` (did you mean ${near}?)` : ''}`);
           }
         }
+        for (const check of PROMQL_CHECKS) check(ctx);
+        checkAlertFor(ctx);
+        checkTemplates(ctx);
+        checkRequired(ctx, opts.profile);
+        checkName(ctx);
+        checkForBounds(ctx);
 
-        if (r.for !== undefined && !DURATION.test(String(r.for))) at(name, 'duration', `"for: ${String(r.for)}" is not a Prometheus duration`);
-        for (const [field, map] of [['labels', r.labels], ['annotations', r.annotations]] as const) {
-          for (const key of Object.keys(map ?? {})) {
-            if (!LABEL_NAME.test(key)) at(name, 'label-name', `${field}.${key} is not a valid name ([a-zA-Z_][a-zA-Z0-9_]*)`);
-            else if (field === 'labels' && key.startsWith('__')) at(name, 'label-name', `labels.${key} is reserved ("__" prefix)`);
-          }
-        }
-        if (r.alert === undefined) continue;
-
-        const identity = `${r.alert}${JSON.stringify(Object.entries(r.labels ?? {}).sort())}`;
+        // rule/duplicate: the same name, labels and expression twice evaluates the same thing twice
+        // (alerts that share a name with other conditions or labels are separate alerts).
+        const identity = JSON.stringify([kind, name, Object.entries(r.labels ?? {}).sort(), collapse(expr)]);
         const first = identities.get(identity);
-        if (first) at(name, 'duplicate-alert', `alert ${r.alert} is defined twice with the same labels (first in ${first}); its alerts would overwrite each other`);
+        if (first) report('rule/duplicate', 'warning', `${kind === 'alerting' ? 'alert' : 'recording rule'} ${name} is defined twice with the same expression and labels (first in ${first})`);
         else identities.set(identity, `${f.name} group ${g.name}`);
-
-        const labels = r.labels ?? {};
-        const annotations = r.annotations ?? {};
-        const severity = labels['severity'];
-        if (severity === undefined || severity === '') at(name, 'required-label', 'has no severity label');
-        else if (opts.profile === 'stack' && !SEVERITIES.has(severity)) at(name, 'severity', `severity "${severity}" is not one of P1, P2, P3, P4`);
-        if (opts.profile === 'stack') {
-          if (!labels['service']) at(name, 'required-label', 'has no service label (inhibition matches on alertname and service)');
-          for (const a of ['summary', 'description', 'runbook_url']) if (!annotations[a]) at(name, 'required-annotation', `has no ${a} annotation`);
-        } else {
-          if (!annotations['runbook_url']) at(name, 'required-annotation', 'has no runbook_url annotation');
-          if (!annotations['summary'] && !annotations['description'] && !annotations['message']) {
-            at(name, 'required-annotation', 'has no summary, description or message annotation');
-          }
-        }
       }
     }
   }
   return findings;
-}
-
-function nearest(input: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    if (Math.abs(c.length - input.length) > 3) continue;
-    const d = distance(input, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(input.length / 8)) ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

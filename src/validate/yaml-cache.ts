@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { knownDocument } from '../authoring/index.js';
+import { knownDocument } from '../authoring/known-documents.js';
 
 const cache = new Map<string, unknown>();
 const LIMIT = 128;

@@ -74,7 +74,7 @@ describe('obstack secrets', () => {
     // What a key holds is the schema's description of the field that names it.
     expect(byName.get('alertmanager-pagerduty')!.keys).toEqual([{ key: 'routing-key', holds: 'Events API v2 integration key', declaredAt: ['alerting.receivers.pagerduty.routingKey'] }]);
     expect(byName.get('alertmanager-pagerduty')!.command).toContain(`--from-literal=routing-key='<Events API v2 integration key>'`);
-    expect(byName.get('ingest-postgres')!.readBy).toEqual(['grafana', 'ingest', 'ingest-postgres']);
+    expect(byName.get('ingest-postgres')!.readBy).toEqual(['grafana', 'ingest', 'ingest-postgres', 'postgres-exporter-ingest']);
     expect(byName.get('ingest-postgres')!.keys.map((k) => k.key)).toEqual(['password', 'reader-password']);
     expect(byName.get('grafana-admin')!.keys.map((k) => k.key)).toEqual(['admin-password', 'admin-user']);
     expect(byName.get('grafana-tls')).toMatchObject({ type: 'kubernetes.io/tls', readBy: ['grafana'] });

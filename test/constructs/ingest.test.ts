@@ -51,8 +51,8 @@ describe('IngestService', () => {
       from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': 'dev' } } }],
       ports: [{ port: 5432, protocol: 'TCP' }],
     });
-    // The service, and Grafana for the business dashboards; nothing else.
-    expect(dbPolicy.spec.ingress).toEqual([from('ingest'), from('grafana')]);
+    // The service, its metrics exporter, and Grafana for the business dashboards; nothing else.
+    expect(dbPolicy.spec.ingress).toEqual([from('ingest'), from('postgres-exporter-ingest'), from('grafana')]);
     const policy = find(objects, 'NetworkPolicy', 'ingest') as Json;
     expect(policy.spec.ingress).toContainEqual({ from: [{ namespaceSelector: {} }], ports: [{ port: 8080, protocol: 'TCP' }] });
   });

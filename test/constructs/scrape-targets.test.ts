@@ -265,7 +265,8 @@ describe('scrape: the jobs in prometheus.yml', () => {
     expect(egress).toContainEqual(rule(9115, [{ ipBlock: { cidr: '203.0.113.80/32' } }]));
     // Nothing on the declared ports is opened to the world.
     const world = egress.filter((r) => r.to.some((p: Json) => p.ipBlock?.cidr === '0.0.0.0/0')).flatMap((r) => r.ports.map((p: Json) => p.port));
-    expect(world.sort()).toEqual([10250, 443, 6443, 9100].sort());
+    // (2381, 10249, 10257 and 10259: etcd, kube-proxy, controller-manager and scheduler on their nodes' addresses.)
+    expect(world.sort()).toEqual([10250, 443, 6443, 9100, 2381, 10249, 10257, 10259].sort());
   });
 
   it('discovers monitors in other namespaces with the cluster-wide read-only ClusterRole', () => {
@@ -289,7 +290,9 @@ describe('STACK_JOB_NAMES', () => {
   it("holds every job the stack emits, in either Jaeger mode, so that a declared job can never take one's name", () => {
     const seen = new Set<string>();
     for (const jaeger of [{ mode: 'all-in-one', storage: 'memory' }, { mode: 'distributed', storage: 'elasticsearch' }]) {
-      const env = environment({ components: { jaeger }, alerting: { receivers: RECEIVERS_INPUT } });
+      // Probe jobs exist only for what an environment lists.
+      const probes = { tcp: [{ address: '10.0.0.1:5672' }], tls: [{ address: '10.0.0.1:443' }], http: [{ url: 'http://10.0.0.1/' }] };
+      const env = environment({ components: { jaeger }, probes, alerting: { receivers: RECEIVERS_INPUT } });
       for (const j of (parse(synth(env).files.get('prometheus.yml') ?? '') as Json).scrape_configs) seen.add(j.job_name);
     }
     expect([...seen].sort()).toEqual([...STACK_JOB_NAMES].sort());

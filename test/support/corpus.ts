@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -13,3 +13,16 @@ export function corpusDir(kind: 'rules' | 'dashboards'): string | undefined {
 }
 
 export const CORPUS_MISSING = 'the kube-prometheus corpus is not next to the project (../shared/corpus or OBSTACK_CORPUS_DIR)';
+
+/**
+ * Every rule file of the corpus (kube-prometheus and awesome-prometheus-alerts),
+ * sorted, as paths; undefined when the corpus is absent.
+ */
+export function corpusRuleFiles(): string[] | undefined {
+  const kube = corpusDir('rules');
+  if (kube === undefined) return undefined;
+  const files = readdirSync(kube).filter((f) => f.endsWith('.yaml')).map((f) => join(kube, f));
+  const awesome = join(kube, '..', '..', 'awesome-prometheus-alerts', 'dist', 'rules');
+  if (existsSync(awesome)) files.push(...(readdirSync(awesome, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(awesome, f)));
+  return files;
+}

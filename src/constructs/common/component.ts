@@ -4,7 +4,28 @@ import type { ScrapeEndpoint, ScrapeTarget } from '../prometheus/scrape.js';
 import { type ComponentIdentity, labelsFor, selectorFor } from './labels.js';
 import { spreadAffinity } from './availability.js';
 import { type Flow, type PortSpec, addNetworkPolicy } from './network.js';
-import { podSecurityContext } from './security.js';
+import type { Image, Resources } from '../../config/index.js';
+import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from './security.js';
+
+/** One exporter's container and what its pod needs beside it (see StackComponent.addExporter). */
+export interface ExporterSpec {
+  readonly port: number;
+  /** The port's name in the container and the Service. @default 'metrics' */
+  readonly portName?: string;
+  /** @default 'exporter' */
+  readonly containerName?: string;
+  readonly uid: number;
+  readonly image: Image;
+  readonly resources: Resources;
+  readonly args?: readonly string[];
+  readonly env?: readonly k8s.EnvVar[];
+  /** Liveness and readiness: a path that answers without reaching what the exporter watches. */
+  readonly healthPath: string;
+  readonly readinessDelaySeconds: number;
+  readonly volumeMounts?: readonly k8s.VolumeMount[];
+  readonly volumes?: readonly k8s.Volume[];
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+}
 
 export interface ComponentProps {
   /** `app.kubernetes.io/name` and the name of the component's main objects. */
@@ -71,6 +92,47 @@ export abstract class StackComponent extends Construct implements ScrapeTarget {
       securityContext: podSecurityContext(uid),
       ...(replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
     };
+  }
+
+  /**
+   * The Service and the one-replica Deployment of an exporter: one hardened
+   * container listening on a named port, probed on a path that does not reach
+   * what it watches. Call addServiceAccount first.
+   */
+  protected addExporter(spec: ExporterSpec): void {
+    const portName = spec.portName ?? 'metrics';
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: { type: 'ClusterIP', selector: this.selector, ports: [{ name: portName, port: spec.port, targetPort: k8s.IntOrString.fromString(portName) }] },
+    });
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: this.selector },
+        template: {
+          metadata: { labels: this.labels, ...(spec.podAnnotations ? { annotations: { ...spec.podAnnotations } } : {}) },
+          spec: {
+            ...this.podBasics(spec.uid),
+            containers: [
+              {
+                name: spec.containerName ?? 'exporter',
+                image: `${spec.image.repository}:${spec.image.tag}`,
+                ...(spec.args ? { args: [...spec.args] } : {}),
+                ...(spec.env ? { env: [...spec.env] } : {}),
+                ports: [{ name: portName, containerPort: spec.port }],
+                resources: resourceRequirements(spec.resources),
+                securityContext: containerSecurityContext(spec.uid),
+                livenessProbe: httpProbe(spec.healthPath, portName),
+                readinessProbe: httpProbe(spec.healthPath, portName, { initialDelaySeconds: spec.readinessDelaySeconds }),
+                ...(spec.volumeMounts ? { volumeMounts: [...spec.volumeMounts] } : {}),
+              },
+            ],
+            ...(spec.volumes ? { volumes: [...spec.volumes] } : {}),
+          },
+        },
+      },
+    });
   }
 
   /** The component's NetworkPolicy: DNS and `egress` out, `ingress` in, read at synth time. */

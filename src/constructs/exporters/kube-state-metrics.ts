@@ -115,7 +115,8 @@ export class KubeStateMetrics extends StackComponent {
 
   get scrapeEndpoints(): readonly ScrapeEndpoint[] {
     return [
-      { jobName: 'kube-state-metrics', namespace: this.namespace, serviceName: this.name, portName: 'http-metrics' },
+      // Its series name the objects they describe (namespace, pod, node): those labels are theirs, not this pod's.
+      { jobName: 'kube-state-metrics', namespace: this.namespace, serviceName: this.name, portName: 'http-metrics', honorLabels: true },
       { jobName: 'kube-state-metrics-self', namespace: this.namespace, serviceName: this.name, portName: 'telemetry' },
     ];
   }

@@ -20,6 +20,12 @@ export interface PrometheusConfigInput {
   readonly teams?: readonly TeamOwnership[];
   /** Jobs the environment declares (`scrape`), after the stack's own. @default - none */
   readonly declaredJobs?: readonly Record<string, unknown>[];
+  /** The blackbox exporter's probe jobs (`prometheus.probe(blackbox)`), after the stack's components. @default - none */
+  readonly probeJobs?: readonly Record<string, unknown>[];
+  /** Whether the kubelet and cAdvisor jobs are written (`controlPlane.kubelet`). @default true */
+  readonly kubelet?: boolean;
+  /** Jobs of the other control-plane parts (control-plane-jobs.ts), after the kubelet's. @default - none */
+  readonly controlPlaneJobs?: readonly Record<string, unknown>[];
 }
 
 type Relabel = Record<string, unknown>;
@@ -37,14 +43,19 @@ function endpointJob(e: ScrapeEndpoint): Record<string, unknown> {
   const relabel: Relabel[] = [
     { source_labels: ['__meta_kubernetes_service_name'], regex: e.serviceName, action: 'keep' },
     { source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: e.portName, action: 'keep' },
-    copy('__meta_kubernetes_namespace', 'namespace'),
-    copy('__meta_kubernetes_pod_name', 'pod'),
-    copy('__meta_kubernetes_service_name', 'service'),
-    copy('__meta_kubernetes_pod_node_name', 'node'),
+    ...(e.honorLabels
+      ? []
+      : [
+          copy('__meta_kubernetes_namespace', 'namespace'),
+          copy('__meta_kubernetes_pod_name', 'pod'),
+          copy('__meta_kubernetes_service_name', 'service'),
+          copy('__meta_kubernetes_pod_node_name', 'node'),
+        ]),
   ];
   if (e.instanceFromNode) relabel.push(copy('__meta_kubernetes_pod_node_name', 'instance'));
   return {
     job_name: e.jobName,
+    ...(e.honorLabels ? { honor_labels: true } : {}),
     metrics_path: e.path ?? '/metrics',
     // Read at every scrape, so a rotated key in the mounted Secret is used without a reload.
     ...(e.bearerToken ? { authorization: { type: 'Bearer', credentials_file: secretFile(e.bearerToken) } } : {}),
@@ -168,8 +179,9 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
       : {}),
     scrape_configs: [
       ...input.endpoints.map(endpointJob),
-      kubeletJob('kubelet'),
-      kubeletJob('cadvisor'),
+      ...(input.probeJobs ?? []),
+      ...(input.kubelet ?? true ? [kubeletJob('kubelet'), kubeletJob('cadvisor')] : []),
+      ...(input.controlPlaneJobs ?? []),
       annotationJob('pod'),
       annotationJob('service'),
       ...(input.declaredJobs ?? []),

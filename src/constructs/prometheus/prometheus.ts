@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { clusterScoped } from '../common/cluster-scoped.js';
-import type { Environment, Image, ScrapeConfig, SecretRef } from '../../config/index.js';
+import type { ControlPlaneConfig, Environment, Image, ScrapeConfig, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { configReloaderContainer } from '../common/config-reloader.js';
@@ -15,6 +15,7 @@ import { RULES_DIR, type TeamOwnership, buildPrometheusConfig } from './config.j
 import type { ScrapeEndpoint, ScrapeTarget } from './scrape.js';
 import { SCRAPE_SECRETS_DIR, declaredEgress, declaredJobs, scrapeSecrets, secretFile } from './declared-jobs.js';
 import { yamlText } from '../../config/yaml-text.js';
+import { controlPlaneEgress, controlPlaneJobs, needsMetricsUrl } from './control-plane-jobs.js';
 
 export type PrometheusSettings = Environment['components']['prometheus'];
 
@@ -36,6 +37,12 @@ export interface PrometheusProps {
   readonly componentScrapeSecrets?: readonly SecretRef[];
   /** The config-reloader sidecar's image. @default IMAGES.configReloader */
   readonly reloaderImage?: Image;
+  /**
+   * Which parts of the Kubernetes control plane to scrape: their jobs, the
+   * egress to the host-network ones, and the RBAC their `/metrics` needs.
+   * @default - the kubelet and cAdvisor only
+   */
+  readonly controlPlane?: ControlPlaneConfig;
 }
 
 const PORT = 9090;
@@ -54,7 +61,10 @@ export class Prometheus extends StackComponent {
   private readonly alertmanagerTargets: string[] = [];
   private readonly teamOwnership: TeamOwnership[] = [];
   private readonly ruleFiles = new Map<string, string>();
+  private readonly probeJobs: Record<string, unknown>[] = [];
   private readonly declared: readonly Record<string, unknown>[];
+  private readonly kubelet: boolean;
+  private readonly controlPlaneJobs: readonly Record<string, unknown>[];
   /** In-pod files of the mounted scrape Secret keys. */
   private readonly mountedSecretFiles: ReadonlySet<string>;
 
@@ -74,6 +84,10 @@ export class Prometheus extends StackComponent {
     const uid = IMAGE_UIDS.prometheus;
     const jobContext = { namespace: props.namespace, clusterDomain: this.clusterDomain };
     this.declared = props.scrape ? declaredJobs(props.scrape, jobContext, settings.scrapeInterval) : [];
+    this.kubelet = props.controlPlane?.kubelet.enabled ?? true;
+    this.controlPlaneJobs = props.controlPlane ? controlPlaneJobs(props.controlPlane) : [];
+    // Least privilege: nodes/metrics only for the kubelet jobs, GET /metrics only for the parts that authorize it.
+    const metricsUrl = props.controlPlane ? needsMetricsUrl(props.controlPlane) : true;
     // Only the keys the jobs read, each Secret mounted on its own below SCRAPE_SECRETS_DIR.
     const bySecret = props.scrape ? scrapeSecrets(props.scrape) : new Map<string, Set<string>>();
     for (const r of props.componentScrapeSecrets ?? []) bySecret.set(r.secretName, (bySecret.get(r.secretName) ?? new Set()).add(r.key));
@@ -90,9 +104,9 @@ export class Prometheus extends StackComponent {
     const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name: `${props.namespace}-prometheus`, labels: this.labels },
       rules: [
-        { apiGroups: [''], resources: ['nodes', 'nodes/metrics', 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['nodes', ...(this.kubelet ? ['nodes/metrics'] : []), 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-        { nonResourceUrLs: ['/metrics'], verbs: ['get'] },
+        ...(metricsUrl ? [{ nonResourceUrLs: ['/metrics'], verbs: ['get'] }] : []),
       ],
     }));
     clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
@@ -214,6 +228,8 @@ export class Prometheus extends StackComponent {
       // Scrape targets live in any namespace on any port; nodes (kubelet, node-exporter) are host addresses.
       { peers: [{ anyNamespace: true }] },
       { peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 10250 }, { port: 9100 }] },
+      // etcd, the scheduler, the controller-manager and kube-proxy listen on node addresses.
+      ...(props.controlPlane ? controlPlaneEgress(props.controlPlane) : []),
       // What the environment declares, each with its own flow.
       ...(props.scrape ? declaredEgress(props.scrape, jobContext) : []),
     );
@@ -247,6 +263,11 @@ export class Prometheus extends StackComponent {
     this.endpoints.push(...target.scrapeEndpoints);
   }
 
+  /** Scrapes the probes of a blackbox exporter: one job per kind of probe, each asking the exporter for its targets. */
+  probe(blackbox: { readonly probeJobs: readonly Record<string, unknown>[] }): void {
+    this.probeJobs.push(...blackbox.probeJobs);
+  }
+
   /**
    * Sends alerts to every Alertmanager replica directly, as Alertmanager's
    * clustering expects, with the `team` label its routing tree reads.
@@ -275,6 +296,8 @@ export class Prometheus extends StackComponent {
     // The environment schema refuses clashes by name already; this guards jobs wired in code.
     const owners = new Map<string, string>();
     for (const e of this.endpoints) owners.set(e.jobName, `the stack's ${e.jobName} job`);
+    for (const j of this.probeJobs) owners.set(String(j.job_name), `the stack's ${String(j.job_name)} probe job`);
+    for (const j of this.controlPlaneJobs) owners.set(String(j.job_name), `the control plane's ${String(j.job_name)} job`);
     for (const j of this.declared) {
       const name = String(j.job_name);
       const other = owners.get(name);
@@ -292,6 +315,9 @@ export class Prometheus extends StackComponent {
         ruleFiles: true,
         teams: this.teamOwnership,
         declaredJobs: this.declared,
+        probeJobs: this.probeJobs,
+        kubelet: this.kubelet,
+        controlPlaneJobs: this.controlPlaneJobs,
       }));
   }
 }

@@ -18,6 +18,14 @@ export interface ScrapeEndpoint {
    * @default - no authorization
    */
   readonly bearerToken?: SecretRef;
+  /**
+   * The target reports on other objects (kube-state-metrics): its series keep
+   * their own `namespace`, `pod` and `node` (`honor_labels`), and the job adds
+   * none of the exporter pod's, which would otherwise rename theirs to
+   * `exported_namespace`, `exported_pod` and `exported_node`.
+   * @default false
+   */
+  readonly honorLabels?: boolean;
 }
 
 /** Something Prometheus can scrape: every component of the stack implements it. */

@@ -1,0 +1,135 @@
+import type { MetricSource } from '../authoring/metrics.js';
+
+/**
+ * The Kubernetes control plane as the stack scrapes it (`controlPlane` in an
+ * environment): the API server, etcd, the scheduler, the controller-manager,
+ * CoreDNS, kube-proxy, and what the kubelet and kube-state-metrics report about
+ * nodes, volumes and the controllers' work. Names as Kubernetes 1.27–1.30,
+ * etcd 3.5 and CoreDNS 1.10 expose them; counters without a `_total` suffix
+ * are typed here so that `rate()` over them is accepted.
+ */
+export const CONTROL_PLANE_SOURCES: readonly MetricSource[] = [
+  {
+    source: 'kube-apiserver',
+    reference: 'kube-apiserver /metrics (job apiserver)',
+    metrics: {
+      apiserver_request_total: 'counter',
+      apiserver_request_sli_duration_seconds: 'histogram',
+      apiserver_request_terminations_total: 'counter',
+      apiserver_current_inflight_requests: 'gauge',
+      apiserver_flowcontrol_rejected_requests_total: 'counter',
+      apiserver_client_certificate_expiration_seconds: 'histogram',
+      aggregator_unavailable_apiservice: 'gauge',
+      aggregator_unavailable_apiservice_total: 'counter',
+      kubernetes_build_info: 'info',
+      // Every Kubernetes component's client-go and workqueues expose these.
+      rest_client_requests_total: 'counter',
+      workqueue_depth: 'gauge',
+      workqueue_adds_total: 'counter',
+      workqueue_queue_duration_seconds: 'histogram',
+      leader_election_master_status: 'gauge',
+    },
+  },
+  {
+    source: 'etcd',
+    reference: 'etcd 3.5 --listen-metrics-urls /metrics (job etcd)',
+    metrics: {
+      etcd_server_has_leader: 'gauge',
+      etcd_server_leader_changes_seen_total: 'counter',
+      etcd_server_proposals_failed_total: 'counter',
+      etcd_server_proposals_committed_total: 'counter',
+      etcd_server_proposals_applied_total: 'counter',
+      etcd_server_proposals_pending: 'gauge',
+      etcd_server_quota_backend_bytes: 'gauge',
+      etcd_mvcc_db_total_size_in_bytes: 'gauge',
+      etcd_mvcc_db_total_size_in_use_in_bytes: 'gauge',
+      etcd_disk_wal_fsync_duration_seconds: 'histogram',
+      etcd_disk_backend_commit_duration_seconds: 'histogram',
+      etcd_network_peer_round_trip_time_seconds: 'histogram',
+      grpc_server_started_total: 'counter',
+      grpc_server_handled_total: 'counter',
+    },
+  },
+  {
+    source: 'kube-scheduler',
+    reference: 'kube-scheduler /metrics (job kube-scheduler)',
+    metrics: {
+      scheduler_pending_pods: 'gauge',
+      scheduler_schedule_attempts_total: 'counter',
+      scheduler_scheduling_attempt_duration_seconds: 'histogram',
+    },
+  },
+  {
+    source: 'coredns',
+    reference: 'CoreDNS 1.10 prometheus plugin (job coredns)',
+    metrics: {
+      coredns_dns_requests_total: 'counter',
+      coredns_dns_responses_total: 'counter',
+      coredns_dns_request_duration_seconds: 'histogram',
+      coredns_cache_hits_total: 'counter',
+      coredns_cache_misses_total: 'counter',
+      coredns_forward_healthcheck_broken_total: 'counter',
+      coredns_panics_total: 'counter',
+    },
+  },
+  {
+    source: 'kube-proxy',
+    reference: 'kube-proxy /metrics (job kube-proxy)',
+    metrics: {
+      kubeproxy_sync_proxy_rules_duration_seconds: 'histogram',
+      kubeproxy_sync_proxy_rules_last_timestamp_seconds: 'gauge',
+      kubeproxy_network_programming_duration_seconds: 'histogram',
+    },
+  },
+  {
+    source: 'kubelet',
+    reference: 'kubelet /metrics (job kubelet)',
+    metrics: {
+      kubelet_running_containers: 'gauge',
+      kubelet_pod_worker_duration_seconds: 'histogram',
+      kubelet_runtime_operations_errors_total: 'counter',
+      kubelet_evictions: 'counter',
+      kubelet_certificate_manager_client_ttl_seconds: 'gauge',
+      kubelet_certificate_manager_server_ttl_seconds: 'gauge',
+      kubelet_certificate_manager_client_expiration_renew_errors: 'counter',
+      kubelet_server_expiration_renew_errors: 'counter',
+      kubelet_volume_stats_used_bytes: 'gauge',
+      kubelet_volume_stats_inodes_used: 'gauge',
+    },
+  },
+  {
+    source: 'kube-state-metrics',
+    reference: 'kubernetes/kube-state-metrics 2.x: nodes, volumes and the controllers\' objects',
+    metrics: {
+      kube_node_info: 'info',
+      kube_node_spec_unschedulable: 'gauge',
+      kube_node_spec_taint: 'gauge',
+      kube_node_status_capacity: 'gauge',
+      kube_persistentvolume_status_phase: 'gauge',
+      kube_persistentvolumeclaim_access_mode: 'gauge',
+      kube_pod_status_reason: 'gauge',
+      kube_deployment_metadata_generation: 'gauge',
+      kube_deployment_status_observed_generation: 'gauge',
+      kube_deployment_status_condition: 'gauge',
+      kube_statefulset_metadata_generation: 'gauge',
+      kube_statefulset_status_observed_generation: 'gauge',
+      kube_statefulset_status_current_revision: 'gauge',
+      kube_statefulset_status_update_revision: 'gauge',
+      kube_statefulset_status_replicas_updated: 'gauge',
+      kube_daemonset_status_number_available: 'gauge',
+      kube_daemonset_status_updated_number_scheduled: 'gauge',
+      kube_job_status_active: 'gauge',
+      kube_job_status_start_time: 'gauge',
+      kube_horizontalpodautoscaler_spec_min_replicas: 'gauge',
+      kube_horizontalpodautoscaler_spec_max_replicas: 'gauge',
+      kube_horizontalpodautoscaler_status_current_replicas: 'gauge',
+      kube_horizontalpodautoscaler_status_desired_replicas: 'gauge',
+      kube_poddisruptionbudget_status_current_healthy: 'gauge',
+      kube_poddisruptionbudget_status_desired_healthy: 'gauge',
+      kube_resourcequota: 'gauge',
+      // kube-state-metrics' own telemetry port (job kube-state-metrics-self).
+      kube_state_metrics_list_total: 'counter',
+      kube_state_metrics_watch_total: 'counter',
+    },
+  },
+];
