@@ -102,16 +102,27 @@ export class FindingSink {
       }
       return lo + 1;
     };
+    // Where each string is written, in one pass over the text: many findings, each with anchors to look up.
+    let literals: Map<string, number[]> | undefined;
+    const occurrences = (needle: string): readonly number[] => {
+      if (!literals) {
+        literals = new Map();
+        for (const m of text.matchAll(/"(?:[^"\\\n]|\\.)*"/g)) {
+          const list = literals.get(m[0]);
+          if (list) list.push(m.index);
+          else literals.set(m[0], [m.index]);
+        }
+      }
+      return literals.get(needle) ?? [];
+    };
     return this.findings.map((f) => {
       const anchors = this.anchorsOf(f.path);
       if (!anchors || anchors.length === 0) return f;
-      const needle = JSON.stringify(anchors.at(-1));
-      let at = text.indexOf(needle);
-      if (at < 0) return f;
-      const hint = anchors.length > 1 ? text.indexOf(JSON.stringify(anchors[0])) : -1;
-      if (hint >= 0) {
-        for (let next = text.indexOf(needle, at + 1); next >= 0; next = text.indexOf(needle, next + 1)) if (Math.abs(next - hint) < Math.abs(at - hint)) at = next;
-      }
+      const places = occurrences(JSON.stringify(anchors.at(-1)));
+      let at = places[0];
+      if (at === undefined) return f;
+      const hint = anchors.length > 1 ? occurrences(JSON.stringify(anchors[0]))[0] : undefined;
+      if (hint !== undefined) for (const next of places) if (Math.abs(next - hint) < Math.abs(at - hint)) at = next;
       return { ...f, line: lineAt(at) };
     });
   }
