@@ -18,12 +18,21 @@ import {
 } from './common/index.js';
 
 /**
- * The labels of the HTTP conventions every service follows (the ingest service
- * and the applications): `http_requests_total` and the histogram
- * `http_request_duration_seconds`, both with `method`, `route` and `status_code`.
+ * The labels of the HTTP conventions: `http_requests_total` and the histogram
+ * `http_request_duration_seconds`, with `method`, `route` and `status_code`
+ * (the ingest service, prometheus_client) or `handler` and `status` classes
+ * such as "5xx" (prometheus-fastapi-instrumentator). Panels by route or status
+ * group by both spellings (one of them is empty on a series) and count a class
+ * under either label, so they show both kinds of service. The `$route`
+ * variable's "All" (`.*`) also matches series without a `route`.
  */
 const S = sel('namespace=~"$namespace"', 'job=~"$job"', 'route=~"$route"');
 const ERRORS = sel(S, 'status_code=~"5.."');
+const ROUTE = ['route', 'handler'];
+const STATUS = ['status_code', 'status'];
+/** Requests per second answered with a status of `cls` ("5", "4"), whichever label carries it. */
+const classRate = (cls: string, by: readonly string[] = []): string =>
+  `(${sumRate('http_requests_total', sel(S, `status_code=~"${cls}.."`), by)} or ${sumRate('http_requests_total', sel(S, `status=~"${cls}.."`), by)})`;
 
 /** RED for any service that follows the HTTP conventions: rate, errors and duration by route and status. */
 export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
@@ -46,7 +55,7 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
       unit: units.PercentUnit,
       decimals: 2,
       thresholds: [[0.01, 'orange'], [0.05, 'red']],
-      queries: [promql(`(${sumRate('http_requests_total', ERRORS)} or vector(0)) / ${sumRate('http_requests_total', S)}`)],
+      queries: [promql(`(${classRate('5')} or vector(0)) / ${sumRate('http_requests_total', S)}`)],
     }),
     statPanel({
       title: 'p95 latency',
@@ -70,14 +79,14 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
       description: 'Requests per second for each route template.',
       unit: units.RequestsPerSecond,
       stacked: true,
-      queries: [promql(sumRate('http_requests_total', S, ['job', 'route']), '{{job}} {{route}}')],
+      queries: [promql(sumRate('http_requests_total', S, ['job', ...ROUTE]), '{{job}} {{route}}{{handler}}')],
     }),
     timeseriesPanel({
       title: 'Requests by status code',
       description: 'Requests per second for each status code.',
       unit: units.RequestsPerSecond,
       stacked: true,
-      queries: [promql(sumRate('http_requests_total', S, ['status_code']), '{{status_code}}')],
+      queries: [promql(sumRate('http_requests_total', S, STATUS), '{{status_code}}{{status}}')],
     }),
   ]);
 
@@ -87,15 +96,15 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
       description: 'Share of 5xx answers for each route; a route missing here had no 5xx.',
       unit: units.PercentUnit,
       thresholds: [[0.05, 'red']],
-      queries: [promql(ratio(sumRate('http_requests_total', ERRORS, ['job', 'route']), sumRate('http_requests_total', S, ['job', 'route'])), '{{job}} {{route}}')],
+      queries: [promql(ratio(classRate('5', ['job', ...ROUTE]), sumRate('http_requests_total', S, ['job', ...ROUTE])), '{{job}} {{route}}{{handler}}')],
     }),
     timeseriesPanel({
       title: 'Client and server errors',
       description: '4xx answers (the client sent something wrong, or was refused) and 5xx answers (the service failed), per second.',
       unit: units.RequestsPerSecond,
       queries: [
-        promql(sumRate('http_requests_total', sel(S, 'status_code=~"4.."')), '4xx'),
-        promql(sumRate('http_requests_total', ERRORS), '5xx'),
+        promql(classRate('4'), '4xx'),
+        promql(classRate('5'), '5xx'),
       ],
     }),
   ]);
@@ -116,7 +125,7 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
       description: '95th percentile of request duration for each route template.',
       unit: units.Seconds,
       legendCalcs: ['mean', 'max'],
-      queries: [promql(quantile(0.95, 'http_request_duration_seconds', S, ['job', 'route']), '{{job}} {{route}}')],
+      queries: [promql(quantile(0.95, 'http_request_duration_seconds', S, ['job', ...ROUTE]), '{{job}} {{route}}{{handler}}')],
     }),
     timeseriesPanel({
       title: 'p95 latency by status code',
@@ -140,9 +149,12 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
       h: 10,
       sortBy: { field: 'req/s', desc: true },
       queries: [
-        promqlInstant('sum by (job, route) (rate(http_requests_total{' + S + '}[$__range]))'),
-        promqlInstant('sum by (job, route) (rate(http_requests_total{' + ERRORS + '}[$__range])) / sum by (job, route) (rate(http_requests_total{' + S + '}[$__range]))'),
-        promqlInstant('histogram_quantile(0.95, sum by (le, job, route) (rate(http_request_duration_seconds_bucket{' + S + '}[$__range])))'),
+        promqlInstant('sum by (job, route, handler) (rate(http_requests_total{' + S + '}[$__range]))'),
+        promqlInstant(
+          '(sum by (job, route, handler) (rate(http_requests_total{' + ERRORS + '}[$__range])) or sum by (job, route, handler) (rate(http_requests_total{' + sel(S, 'status=~"5.."') + '}[$__range])))' +
+            ' / sum by (job, route, handler) (rate(http_requests_total{' + S + '}[$__range]))',
+        ),
+        promqlInstant('histogram_quantile(0.95, sum by (le, job, route, handler) (rate(http_request_duration_seconds_bucket{' + S + '}[$__range])))'),
       ],
       transformations: [
         { id: 'merge', options: {} },

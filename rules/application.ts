@@ -11,6 +11,29 @@ const S = 'job="kubernetes-pods",namespace="chat",service="chat-api",pod="chat-a
 const SL = { namespace: 'chat', service: 'chat-api' };
 const PER_SERVICE = 'sum by (namespace, service)';
 const BY_SERVICE_LE = 'sum by (namespace, service, le)';
+/**
+ * The HTTP series under the names and labels the usual instrumentation
+ * exports, so the HTTP alerts hold for any of them:
+ * - the stack's own convention and prometheus_client defaults:
+ *   `http_requests_total{route, method, status_code}` (or `status`) with full
+ *   codes, and the histogram `http_request_duration_seconds`;
+ * - prometheus-fastapi-instrumentator: `http_requests_total{handler, method,
+ *   status}` with classes ("5xx", which `=~"5.."` matches), the histogram
+ *   `http_request_duration_seconds{handler, method}` with only the buckets
+ *   0.1, 0.5 and 1 s, and `http_request_duration_highr_seconds` without labels
+ *   but with buckets up to 60 s. A quantile of the former never exceeds 1 s,
+ *   so the latter is read first where it exists;
+ * - OpenTelemetry's HTTP semantic conventions as exported to Prometheus:
+ *   `http_server_request_duration_seconds{http_route, http_request_method,
+ *   http_response_status_code}`, whose `_count` counts the requests.
+ * Route and method labels are summed away (`by (namespace, service)`), so their
+ * spelling does not matter; `or` keeps, per service, the first name it exports.
+ */
+const HTTP_COUNTERS = [
+  { name: 'http_requests_total', errors: ['status=~"5.."', 'status_code=~"5.."'] },
+  { name: 'http_server_request_duration_seconds_count', errors: ['http_response_status_code=~"5.."'] },
+] as const;
+const HTTP_HISTOGRAMS = ['http_request_duration_highr_seconds', 'http_request_duration_seconds', 'http_server_request_duration_seconds'] as const;
 /** A factor in words: 2 → "twice", 3 → "3 times". */
 const times = (factor: number) => (factor === 2 ? 'twice' : `${humanNumber(factor)} times`);
 /** A share in words: 0.5 → "half", 0.25 → "25%". */
@@ -21,6 +44,12 @@ export function applicationRules(env: Environment): RuleGroup[] {
   const service = '{{ $labels.service }}';
   const sel = (extra = '') => `{${APP_JOBS}${extra}}`;
   const counter = (name: string, labels: string, perMinute: number, samples = 30) => ({ [`${name}{${S}${labels}}`]: `0+${perMinute}x${samples}` });
+  /** Requests per second of each service, 5xx answers only when `errors`, under whichever name it exports. */
+  const httpRate = (range: string, errors: boolean) =>
+    `(${HTTP_COUNTERS.flatMap((c) => (errors ? c.errors.map((e) => `,${e}`) : ['']).map((m) => `${PER_SERVICE} (rate(${c.name}${sel(m)}[${range}]))`)).join(' or ')})`;
+  /** The 95th percentile request duration of each service, from the first histogram it exports. */
+  const httpP95 = (range: string, offset = '') =>
+    `(${HTTP_HISTOGRAMS.map((h) => `histogram_quantile(0.95, ${BY_SERVICE_LE} (rate(${h}_bucket${sel()}[${range}]${offset})))`).join(' or ')})`;
   const histogram = (name: string, fastShare: number, samples = 30) => ({
     [`${name}_bucket{${S},le="0.1"}`]: `0+${10 * fastShare}x${samples}`,
     [`${name}_bucket{${S},le="5"}`]: `0+10x${samples}`,
@@ -33,7 +62,7 @@ export function applicationRules(env: Environment): RuleGroup[] {
         alert({
           alert: 'HighErrorRate',
           threshold: 0.05,
-          expr: (t) => `${PER_SERVICE} (rate(http_requests_total${sel(',status=~"5.."')}[5m])) / ${PER_SERVICE} (rate(http_requests_total${sel()}[5m])) > ${t}`,
+          expr: (t) => `${httpRate('5m', true)} / ${httpRate('5m', false)} > ${t}`,
           for: '10m',
           severity: 'P2',
           service,
@@ -49,7 +78,7 @@ export function applicationRules(env: Environment): RuleGroup[] {
         alert({
           alert: 'HighLatencyP95',
           threshold: 2,
-          expr: (t) => `histogram_quantile(0.95, ${BY_SERVICE_LE} (rate(http_request_duration_seconds_bucket${sel()}[5m]))) > ${t}`,
+          expr: (t) => `${httpP95('5m')} > ${t}`,
           for: '5m',
           severity: 'P2',
           service,
@@ -66,7 +95,7 @@ export function applicationRules(env: Environment): RuleGroup[] {
           alert: 'LatencyDoubled',
           threshold: 2,
           expr: (t) =>
-            `histogram_quantile(0.95, ${BY_SERVICE_LE} (rate(http_request_duration_seconds_bucket${sel()}[10m]))) > ${t} * histogram_quantile(0.95, ${BY_SERVICE_LE} (rate(http_request_duration_seconds_bucket${sel()}[10m] offset 1w)))`,
+            `${httpP95('10m')} > ${t} * ${httpP95('10m', ' offset 1w')}`,
           for: '10m',
           severity: 'P3',
           service,

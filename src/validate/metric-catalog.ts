@@ -345,6 +345,9 @@ export const APPLICATION_CONVENTIONS: MetricSource = {
     http_request_duration_seconds: 'histogram',
     http_request_size_bytes: 'histogram',
     http_response_size_bytes: 'histogram',
+    // prometheus-fastapi-instrumentator's fine-bucket histogram, and OpenTelemetry's http.server.request.duration.
+    http_request_duration_highr_seconds: 'histogram',
+    http_server_request_duration_seconds: 'histogram',
     websocket_connections_active: 'gauge',
     websocket_messages_total: 'counter',
     websocket_connection_attempts_total: 'counter',

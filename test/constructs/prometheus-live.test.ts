@@ -27,6 +27,30 @@ const TARGETS: Record<string, unknown[]> = {
       __meta_kubernetes_pod_label_app_kubernetes_io_name: 'web',
     }),
     pod('10.0.0.6', { __meta_kubernetes_namespace: 'shop', __meta_kubernetes_pod_name: 'quiet-1' }),
+    pod('10.0.0.11', {
+      __meta_kubernetes_namespace: 'shop',
+      __meta_kubernetes_pod_name: 'orders-7d9c5b8f6d-x2x4q',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+      __meta_kubernetes_pod_label_app: 'orders',
+      __meta_kubernetes_pod_label_team: 'payments',
+      __meta_kubernetes_pod_controller_kind: 'ReplicaSet',
+      __meta_kubernetes_pod_controller_name: 'orders-7d9c5b8f6d',
+    }),
+    pod('10.0.0.12', {
+      __meta_kubernetes_namespace: 'shop',
+      __meta_kubernetes_pod_name: 'billing-api-7d9c5b8f6d-k2p9z',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+      __meta_kubernetes_pod_controller_kind: 'ReplicaSet',
+      __meta_kubernetes_pod_controller_name: 'billing-api-7d9c5b8f6d',
+    }),
+    pod('10.0.0.13', {
+      __meta_kubernetes_namespace: 'shop',
+      __meta_kubernetes_pod_name: 'cache-0',
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
+      __meta_kubernetes_pod_controller_kind: 'StatefulSet',
+      __meta_kubernetes_pod_controller_name: 'cache',
+    }),
+    pod('10.0.0.14', { __meta_kubernetes_namespace: 'shop', __meta_kubernetes_pod_name: 'debug', __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true' }),
     pod('10.0.0.7', {
       __meta_kubernetes_namespace: 'obstack-dev',
       __meta_kubernetes_pod_name: 'grafana-abc',
@@ -100,7 +124,17 @@ describe('the synthesized prometheus.yml in a real Prometheus', () => {
   it('skips pods without the annotation, finished pods, and the stack\'s own pods (they have their own jobs)', () => {
     const droppedPods = dropped.map((t) => t.discoveredLabels.__meta_kubernetes_pod_name).filter(Boolean);
     expect(droppedPods).toEqual(expect.arrayContaining(['quiet-1', 'grafana-abc', 'job-done']));
-    expect(active.filter((t) => t.scrapePool === 'kubernetes-pods')).toHaveLength(1);
+    expect(active.filter((t) => t.scrapePool === 'kubernetes-pods')).toHaveLength(5);
+  });
+
+  it('gives every application target a service (its name label, else its controller, else the pod) and the team its label names', () => {
+    const labelsOf = (pod: string) => active.find((t) => t.labels.pod === pod)?.labels;
+    expect(labelsOf('web-1')).toMatchObject({ service: 'web' });
+    expect(labelsOf('orders-7d9c5b8f6d-x2x4q')).toMatchObject({ service: 'orders', team: 'payments' });
+    expect(labelsOf('billing-api-7d9c5b8f6d-k2p9z')).toMatchObject({ service: 'billing-api' });
+    expect(labelsOf('billing-api-7d9c5b8f6d-k2p9z')?.team).toBeUndefined();
+    expect(labelsOf('cache-0')).toMatchObject({ service: 'cache' });
+    expect(labelsOf('debug')).toMatchObject({ service: 'debug' });
   });
 
   it("labels node-exporter series with the node's name and keeps only its own Service", () => {

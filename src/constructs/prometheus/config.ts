@@ -64,8 +64,15 @@ function endpointJob(e: ScrapeEndpoint): Record<string, unknown> {
   };
 }
 
-/** Jobs for applications that ask to be scraped with `prometheus.io/scrape|port|path` annotations. */
-function annotationJob(role: 'pod' | 'service'): Record<string, unknown> {
+/**
+ * Jobs for applications that ask to be scraped with `prometheus.io/scrape|port|path` annotations.
+ * Every target gets the `service` and `team` labels the application alerts and
+ * dashboards group and route by. A pod's `service` is its
+ * `app.kubernetes.io/name` label, else its `app` label, else the name of its
+ * controller (a Deployment's, without the ReplicaSet hash), else the pod's name;
+ * its `team` is its `team` label, else the owner the environment's `teams` name.
+ */
+function annotationJob(role: 'pod' | 'service', teams: readonly TeamOwnership[]): Record<string, unknown> {
   const meta = role === 'pod' ? '__meta_kubernetes_pod' : '__meta_kubernetes_service';
   const sdRole = role === 'pod' ? 'pod' : 'endpoints';
   const relabel: Relabel[] = [
@@ -87,10 +94,20 @@ function annotationJob(role: 'pod' | 'service'): Record<string, unknown> {
   if (role === 'pod') {
     // Finished or not-yet-started pods have nothing to scrape.
     relabel.splice(1, 0, { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed|Completed', action: 'drop' });
+    // From the weakest name to the strongest: each later rule overwrites when its source is set.
+    const controller = ['__meta_kubernetes_pod_controller_kind', '__meta_kubernetes_pod_controller_name'];
+    relabel.push(
+      copy('__meta_kubernetes_pod_name', 'service'),
+      { source_labels: controller, regex: '[^;]+;(.+)', target_label: 'service' },
+      { source_labels: controller, regex: 'ReplicaSet;(.+)-[a-z0-9]+', target_label: 'service' },
+      { source_labels: ['__meta_kubernetes_pod_label_app'], regex: '(.+)', target_label: 'service' },
+      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: '(.+)', target_label: 'service' },
+    );
   } else {
     relabel.push(copy('__meta_kubernetes_service_name', 'service'));
   }
   relabel.push({ source_labels: [`${meta}_label_app_kubernetes_io_name`], regex: '(.+)', target_label: 'app' });
+  relabel.push({ source_labels: [`${meta}_label_team`], regex: '(.+)', target_label: 'team' }, ...teamRelabelConfigs(teams));
   return {
     job_name: role === 'pod' ? 'kubernetes-pods' : 'kubernetes-service-endpoints',
     kubernetes_sd_configs: [{ role: sdRole }],
@@ -127,7 +144,7 @@ function kubeletJob(name: 'kubelet' | 'cadvisor'): Record<string, unknown> {
 const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 
 /**
- * Sets the `team` label of an alert from its `service` label, then from its
+ * Sets the `team` label of an alert (or of an application target) from its `service` label, then from its
  * `namespace` label, only when the alert has no `team` yet (a team's own rule
  * may set it). A service is the more precise owner, so it is tried first.
  */
@@ -182,8 +199,8 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
       ...(input.probeJobs ?? []),
       ...(input.kubelet ?? true ? [kubeletJob('kubelet'), kubeletJob('cadvisor')] : []),
       ...(input.controlPlaneJobs ?? []),
-      annotationJob('pod'),
-      annotationJob('service'),
+      annotationJob('pod', input.teams ?? []),
+      annotationJob('service', input.teams ?? []),
       ...(input.declaredJobs ?? []),
     ],
   };
