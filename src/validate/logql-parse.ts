@@ -1,5 +1,6 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
+import { syntaxError, unquote } from './lezer-text.js';
 
 /** A stream selector's label matcher, its value unquoted. */
 export interface LogQLMatcher {
@@ -23,15 +24,6 @@ export interface ParsedLogQL {
   readonly ranges: readonly LogQLRange[];
 }
 
-function unquote(literal: string): string {
-  const body = literal.slice(1, -1);
-  if (literal.startsWith('`') || !body.includes('\\')) return body;
-  try {
-    return JSON.parse(`"${body}"`) as string;
-  } catch {
-    return body;
-  }
-}
 
 /**
  * Whether a matcher selects only streams where the label is set, which Loki
@@ -59,7 +51,7 @@ function parseUncached(expr: string): ParsedLogQL {
   tree.iterate({
     enter(ref) {
       if (ref.type.isError) {
-        errors.push(`at offset ${ref.from}: unexpected ${ref.from < expr.length ? JSON.stringify(expr.slice(ref.from, ref.from + 12)) : 'end of expression'}`);
+        errors.push(syntaxError(expr, ref.from));
         return;
       }
       if (ref.name === 'Selector') {

@@ -1,4 +1,5 @@
 import { parser } from '@prometheus-io/lezer-promql';
+import { syntaxError, unquote } from './lezer-text.js';
 
 /** A series selector in an expression: its metric name when it has one. */
 export interface SelectorUse {
@@ -26,15 +27,6 @@ export interface ParsedPromQL {
 /** Functions whose range argument must be a counter for the result to mean anything. */
 export const COUNTER_FUNCTIONS: ReadonlySet<string> = new Set(['rate', 'irate', 'increase', 'resets']);
 
-function unquote(literal: string): string {
-  const body = literal.slice(1, -1);
-  if (literal.startsWith('`')) return body;
-  try {
-    return JSON.parse(`"${body.replace(/^'|'$/g, '').replace(/\\'/g, "'").replace(/(?<!\\)"/g, '\\"')}"`) as string;
-  } catch {
-    return body;
-  }
-}
 
 /**
  * Parses a PromQL expression with @prometheus-io/lezer-promql (the parser of
@@ -81,7 +73,7 @@ function parseUncached(expr: string): ParsedPromQL {
   tree.iterate({
     enter(ref) {
       if (ref.type.isError) {
-        errors.push(`at offset ${ref.from}: unexpected ${ref.from < expr.length ? JSON.stringify(expr.slice(ref.from, ref.from + 12)) : 'end of expression'}`);
+        errors.push(syntaxError(expr, ref.from));
         return;
       }
       if (ref.name === 'VectorSelector') {

@@ -5,7 +5,13 @@ import { type ComponentIdentity, labelsFor, selectorFor } from './labels.js';
 import { spreadAffinity } from './availability.js';
 import { type Flow, type PortSpec, addNetworkPolicy } from './network.js';
 import type { Image, Resources } from '../../config/index.js';
+import { DNS_LABEL } from '../../config/primitives.js';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from './security.js';
+
+/** Refuses an exporter's own name that cannot end its object names (`<kind>-exporter-<name>`) and job. */
+export function assertExporterName(name: string): void {
+  if (!DNS_LABEL.test(name) || name.length > 40) throw new Error(`name must be a DNS label of at most 40 characters, got "${name}"`);
+}
 
 /** One exporter's container and what its pod needs beside it (see StackComponent.addExporter). */
 export interface ExporterSpec {

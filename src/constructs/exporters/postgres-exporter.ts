@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import type { Image, Resources, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
-import { StackComponent } from '../common/component.js';
+import { assertExporterName, StackComponent } from '../common/component.js';
 import type { Flow } from '../common/network.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 
@@ -47,9 +47,7 @@ export class PostgresExporter extends StackComponent {
       component: 'database-metrics',
       ports: [{ port: PORT }],
     });
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name) || props.name.length > 40) {
-      throw new Error(`name must be a DNS label of at most 40 characters, got "${props.name}"`);
-    }
+    assertExporterName(props.name);
     this.jobName = `postgres-${props.name}`;
     const uid = IMAGE_UIDS.postgresExporter;
     const t = props.target;

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Image, Resources, SecretRef } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
-import { StackComponent } from '../common/component.js';
+import { assertExporterName, StackComponent } from '../common/component.js';
 import type { Flow } from '../common/network.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 
@@ -48,9 +48,7 @@ export class RedisExporter extends StackComponent {
       component: 'cache-metrics',
       ports: [{ port: PORT }],
     });
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name) || props.name.length > 40) {
-      throw new Error(`name must be a DNS label of at most 40 characters, got "${props.name}"`);
-    }
+    assertExporterName(props.name);
     this.jobName = `redis-${props.name}`;
     const uid = IMAGE_UIDS.redisExporter;
     const t = props.target;

@@ -1,5 +1,6 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
+import { syntaxError, unquote } from '../lezer-text.js';
 
 /** A label matcher of a selector, its value unquoted. */
 export interface MatcherFact {
@@ -43,16 +44,6 @@ export interface PromQLFacts {
   readonly ranges: readonly RangeFact[];
 }
 
-function unquote(literal: string): string {
-  const body = literal.slice(1, -1);
-  if (literal.startsWith('`')) return body;
-  if (!body.includes('\\')) return body;
-  try {
-    return JSON.parse(`"${body.replace(/\\'/g, "'").replace(/(?<!\\)"/g, '\\"')}"`) as string;
-  } catch {
-    return body;
-  }
-}
 
 /** Nodes that wrap an expression without changing what reads it. */
 const TRANSPARENT = new Set(['OffsetExpr', 'StepInvariantExpr', 'ParenExpr', 'FunctionCallBody']);
@@ -102,7 +93,7 @@ function parseUncached(expr: string): PromQLFacts {
   tree.iterate({
     enter(ref) {
       if (ref.type.isError) {
-        errors.push(`at offset ${ref.from}: unexpected ${ref.from < expr.length ? JSON.stringify(expr.slice(ref.from, ref.from + 12)) : 'end of expression'}`);
+        errors.push(syntaxError(expr, ref.from));
         return;
       }
       if (ref.name === 'VectorSelector') {

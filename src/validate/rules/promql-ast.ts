@@ -1,6 +1,9 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parseDuration } from './duration.js';
+import { unquote } from '../lezer-text.js';
+
+export { unquote };
 
 /** A label matcher of a selector: `name op "value"` with the value unquoted. */
 export interface Matcher {
@@ -42,28 +45,6 @@ export type PromNode =
 
 export const COMPARISON_OPS: ReadonlySet<string> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export const SET_OPS: ReadonlySet<string> = new Set(['and', 'or', 'unless']);
-
-/** Unquotes a PromQL string literal (double, single or back quotes). */
-export function unquote(literal: string): string {
-  const q = literal[0];
-  const body = literal.slice(1, literal.endsWith(q ?? '') && literal.length > 1 ? -1 : undefined);
-  if (q === '`') return body;
-  return body.replace(/\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/g, (_, e: string) => {
-    switch (e[0]) {
-      case 'n':
-        return '\n';
-      case 't':
-        return '\t';
-      case 'r':
-        return '\r';
-      case 'u':
-      case 'x':
-        return String.fromCharCode(parseInt(e.slice(1), 16));
-      default:
-        return /^[0-7]{3}$/.test(e) ? String.fromCharCode(parseInt(e, 8)) : e;
-    }
-  });
-}
 
 function children(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
