@@ -79,9 +79,9 @@ if (!existsSync(entry)) {
     await build({ ...options, entryPoints: [join(root, 'src', 'cli', 'up-to-date.ts')], outfile: check });
     await build({ ...options, entryPoints: [join(root, 'src', 'cli', 'file-commands.ts')], outfile: files });
     await build({ ...options, entryPoints: [entry], outfile: full });
-    for (const bundle of [files, full]) {
+    for (const cache of [files, full].flatMap((bundle) => [`${bundle}.v8cache`, `${bundle}.synth.v8cache`])) {
       try {
-        unlinkSync(`${bundle}.v8cache`);
+        unlinkSync(cache);
       } catch {
         // no cache yet
       }
@@ -90,7 +90,10 @@ if (!existsSync(entry)) {
     process.exit();
   }
   const bundle = fileCommand ? files : full;
-  const cacheFile = `${bundle}.v8cache`;
+  // The cache holds the functions the run that wrote it compiled: a synth compiles several times what
+  // --version or schema does, so the commands that synthesize keep a cache of their own.
+  const synthesizes = !fileCommand && ['synth', 'check', 'diff', 'secrets', 'test', 'report'].includes(args[0] ?? '');
+  const cacheFile = `${bundle}${synthesizes ? '.synth' : ''}.v8cache`;
   const bytes = readFileSync(bundle);
   // An ASCII bundle (charset above; a tagged template may still carry a character) is read as a
   // one-byte string without UTF-8 decoding, several times faster for megabytes of source.

@@ -3,7 +3,7 @@ import { ai } from './ai.js';
 import { alerts } from './alerts.js';
 import { businessKpis } from './business-kpis.js';
 import { controlPlane } from './control-plane.js';
-import { compileDashboard, type DashboardContext, type DashboardDefinition, type DatasourceKind } from './common/index.js';
+import { type DashboardCompileOptions, compileDashboard, type DashboardContext, type DashboardDefinition, type DatasourceKind } from './common/index.js';
 import { database } from './database.js';
 import { errors } from './errors.js';
 import { ingest } from './ingest.js';
@@ -80,17 +80,29 @@ export function buildDashboards(
   definitions: readonly DashboardDefinition[],
   ctx: DashboardContext,
   folderOf: (def: DashboardDefinition) => string | undefined = () => undefined,
+  options: DashboardCompileOptions = {},
 ): DashboardFile[] {
   return definitions
     .filter((def) => def.requires.every((k) => ctx.datasources.has(k)))
     .map((def) => {
-      const file = compileDashboard(def.build(ctx), def.folder ?? folderOf(def) ?? DASHBOARD_FOLDERS.developers);
+      const file = compileDashboard(def.build(ctx), def.folder ?? folderOf(def) ?? DASHBOARD_FOLDERS.developers, options);
       if (file.uid !== def.uid) throw new Error(`dashboard ${def.uid}: its builder sets uid "${file.uid}"; the two must be the same`);
       return file;
     });
 }
 
+/**
+ * How an environment's dashboards are compiled: with Thanos Query reading
+ * other clusters' stores, every Prometheus query gets a `cluster` variable
+ * (the global view spans several clusters, told apart by their `cluster`
+ * external label).
+ */
+export function environmentCompileOptions(env: Environment): DashboardCompileOptions {
+  const thanos = env.components.thanos;
+  return { multiCluster: thanos.enabled && thanos.stores.length > 0 };
+}
+
 /** The dashboards the stack ships for an environment. */
-export function stackDashboards(env: Environment): DashboardFile[] {
-  return buildDashboards(keptDashboards(env, STACK_DASHBOARDS), { datasources: environmentDatasources(env) });
+export function stackDashboards(env: Environment, options: DashboardCompileOptions = environmentCompileOptions(env)): DashboardFile[] {
+  return buildDashboards(keptDashboards(env, STACK_DASHBOARDS), { datasources: environmentDatasources(env) }, undefined, options);
 }

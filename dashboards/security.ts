@@ -1,7 +1,31 @@
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARD_UIDS } from '../src/authoring/index.js';
-import { type DashboardContext, promql, section, sql, stackDashboard, statPanel, sumRate, tablePanel, timeseriesPanel } from './common/index.js';
+import {
+  type DashboardContext,
+  HTTP_ROUTE_LABELS,
+  HTTP_STATUS_LABELS,
+  httpRequestRate,
+  legendOf,
+  promql,
+  section,
+  sql,
+  stackDashboard,
+  statPanel,
+  sumRate,
+  tablePanel,
+  timeseriesPanel,
+} from './common/index.js';
+
+/**
+ * Refusals of any service, under whichever status label it reports
+ * (`status_code`, `status`, OpenTelemetry's `http_response_status_code`;
+ * dashboards/common/http.ts). A service that reports only classes such as
+ * "4xx" (prometheus-fastapi-instrumentator's default) cannot tell a 401 from
+ * a 404, so its refusals do not show here.
+ */
+const REFUSED = '401|403';
+const REFUSED_NOTE = ' Services that report only status classes such as 4xx cannot show here.';
 
 /** Authentication failures, refused and rate-limited requests, and the audit log. */
 export function security(ctx: DashboardContext): DashboardBuilder {
@@ -29,15 +53,15 @@ export function security(ctx: DashboardContext): DashboardBuilder {
     }),
     statPanel({
       title: '401/403 answers (1h)',
-      description: 'Requests any service refused as unauthenticated or forbidden over the last hour.',
+      description: `Requests any service refused as unauthenticated or forbidden over the last hour.${REFUSED_NOTE}`,
       thresholds: [[50, 'orange'], [500, 'red']],
-      queries: [promql('sum(increase(http_requests_total{status_code=~"401|403"}[1h]))')],
+      queries: [promql(httpRequestRate({ status: REFUSED, fn: 'increase', range: '1h' }))],
     }),
     statPanel({
       title: '429 answers (1h)',
-      description: 'Requests any service refused for exceeding a rate limit over the last hour.',
+      description: `Requests any service refused for exceeding a rate limit over the last hour.${REFUSED_NOTE}`,
       thresholds: [[100, 'orange']],
-      queries: [promql('sum(increase(http_requests_total{status_code="429"}[1h]))')],
+      queries: [promql(httpRequestRate({ status: '429', fn: 'increase', range: '1h' }))],
     }),
   ]);
 
@@ -51,9 +75,9 @@ export function security(ctx: DashboardContext): DashboardBuilder {
     }),
     timeseriesPanel({
       title: 'Refused answers by service',
-      description: '401, 403 and 429 answers per second by service and status.',
+      description: `401, 403 and 429 answers per second by service and status.${REFUSED_NOTE}`,
       unit: units.RequestsPerSecond,
-      queries: [promql(sumRate('http_requests_total', 'status_code=~"401|403|429"', ['job', 'status_code']), '{{job}} {{status_code}}')],
+      queries: [promql(httpRequestRate({ status: `${REFUSED}|429` }, ['job', ...HTTP_STATUS_LABELS]), `{{job}} ${legendOf(HTTP_STATUS_LABELS)}`)],
     }),
     timeseriesPanel({
       title: 'Rate-limited requests',
@@ -63,9 +87,9 @@ export function security(ctx: DashboardContext): DashboardBuilder {
     }),
     timeseriesPanel({
       title: 'Refused routes',
-      description: 'Routes that refuse the most requests (401/403): the targets of probing.',
+      description: `Routes that refuse the most requests (401/403): the targets of probing.${REFUSED_NOTE}`,
       unit: units.RequestsPerSecond,
-      queries: [promql(`topk(10, ${sumRate('http_requests_total', 'status_code=~"401|403"', ['route'])})`, '{{route}}')],
+      queries: [promql(`topk(10, ${httpRequestRate({ status: REFUSED }, HTTP_ROUTE_LABELS)})`, legendOf(HTTP_ROUTE_LABELS))],
     }),
   ]);
 

@@ -29,7 +29,7 @@ const BY_SERVICE_LE = 'sum by (namespace, service, le)';
  * Route and method labels are summed away (`by (namespace, service)`), so their
  * spelling does not matter; `or` keeps, per service, the first name it exports.
  */
-const HTTP_COUNTERS = [
+export const HTTP_COUNTERS = [
   { name: 'http_requests_total', errors: ['status=~"5.."', 'status_code=~"5.."'] },
   { name: 'http_server_request_duration_seconds_count', errors: ['http_response_status_code=~"5.."'] },
 ] as const;

@@ -1,5 +1,6 @@
 import { alert, type Environment, firesWhen, group, humanDuration, humanNumber, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
 import { jobDown } from './common.js';
+import { snapshotRules } from './backups.js';
 
 const E = 'job="elasticsearch",instance="es-exporter:9114",cluster="logs"';
 const EL = { job: 'elasticsearch', instance: 'es-exporter:9114', cluster: 'logs' };
@@ -141,5 +142,6 @@ export function elasticsearchRules(env: Environment): RuleGroup[] {
         }),
       ],
     }),
+    snapshotRules(env),
   ];
 }

@@ -17,6 +17,7 @@ import { redisRules } from './redis.js';
 import { prometheusRules } from './prometheus.js';
 import { recordingRules } from './recording.js';
 import { sloRules } from './slos.js';
+import { thanosRules } from './thanos.js';
 
 /** One rule file per area, by file name. */
 export const RULE_AREAS: Readonly<Record<string, (env: Environment) => RuleGroup[]>> = {
@@ -38,6 +39,7 @@ export const RULE_AREAS: Readonly<Record<string, (env: Environment) => RuleGroup
   'errors.yaml': errorRules,
   'application.yaml': applicationRules,
   'slos.yaml': sloRules,
+  'thanos.yaml': thanosRules,
 };
 
 /** The rule groups of every area as written, before the environment's overrides (what the promtool tests run against). */
@@ -90,6 +92,7 @@ export const AREA_DASHBOARDS: Readonly<Record<string, AreaDashboard>> = {
     return D.serviceOverview;
   },
   'slos.yaml': D.slos,
+  'thanos.yaml': D.stackHealth,
 };
 
 /** The areas the stack ships, as rule areas: what a project's own areas stand next to. */

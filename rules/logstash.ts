@@ -6,6 +6,9 @@ const LS = 'job="logstash",instance="logstash-0:9198"';
 const LL = { job: 'logstash', instance: 'logstash-0:9198' };
 const PL = `${LS},pipeline="main"`;
 const PLL = { ...LL, pipeline: 'main' };
+// The pipeline that reads the dead letter queue (src/constructs/logging/logstash.ts).
+const DL = `${LS},pipeline="dead-letters"`;
+const DLL = { ...LL, pipeline: 'dead-letters' };
 
 /** Logstash, from kuskoman/logstash-exporter (job `logstash`). */
 export function logstashRules(env: Environment): RuleGroup[] {
@@ -87,17 +90,47 @@ export function logstashRules(env: Environment): RuleGroup[] {
           ],
         }),
         alert({
+          alert: 'LogstashDeadLetters',
+          expr: 'sum by (job, instance) (increase(logstash_stats_pipeline_events_in{job="logstash",pipeline="dead-letters"}[15m])) > 0',
+          severity: 'P3',
+          service,
+          summary: 'Elasticsearch refused log documents on {{ $labels.instance }}',
+          description:
+            '{{ printf "%.0f" $value }} documents Elasticsearch refused (a mapping conflict or a value it cannot parse) reached the dead-letter stream in 15 minutes. Each is kept with the reason in Kibana\'s "Dead letters" data view.',
+          runbook: runbook('LogstashDeadLetters'),
+          tests: [
+            firesWhen('dead letters arrive', { [`logstash_stats_pipeline_events_in{${DL}}`]: '0x10 1+1x20' }, '20m', LL),
+            silentWhen('no document is refused', { [`logstash_stats_pipeline_events_in{${DL}}`]: '0x30' }, '25m'),
+            silentWhen('only the main pipeline takes events in', { [`logstash_stats_pipeline_events_in{${PL}}`]: '0+100x30', [`logstash_stats_pipeline_events_in{${DL}}`]: '0x30' }, '25m'),
+          ],
+        }),
+        alert({
+          alert: 'LogstashDeadLetterQueueFull',
+          expr: 'sum by (job, instance, pipeline) (increase(logstash_stats_pipeline_dead_letter_queue_dropped_events{job="logstash"}[15m])) > 0',
+          severity: 'P3',
+          service,
+          summary: 'The dead letter queue of {{ $labels.pipeline }} is full',
+          description: 'The dead letter queue reached its size cap and dropped {{ printf "%.0f" $value }} refused documents in 15 minutes: the dead-letters pipeline does not keep up, or cannot write.',
+          runbook: runbook('LogstashDeadLetterQueueFull'),
+          tests: [
+            firesWhen('refused documents are dropped', { [`logstash_stats_pipeline_dead_letter_queue_dropped_events{${PL}}`]: '0x5 3+3x20' }, '20m', PLL),
+            silentWhen('nothing is dropped', { [`logstash_stats_pipeline_dead_letter_queue_dropped_events{${PL}}`]: '2x30' }, '25m'),
+          ],
+        }),
+        alert({
           alert: 'LogstashOutputFailures',
-          expr: 'sum by (job, instance, pipeline) (increase(logstash_stats_pipeline_plugin_documents_non_retryable_failures{job="logstash"}[10m])) > 0',
+          // The main pipeline's refused documents go to the dead letter queue (LogstashDeadLetters); a refused dead letter is lost.
+          expr: 'sum by (job, instance, pipeline) (increase(logstash_stats_pipeline_plugin_documents_non_retryable_failures{job="logstash",pipeline!="main"}[10m])) > 0',
           for: '10m',
           severity: 'P3',
           service,
           summary: 'Logstash pipeline {{ $labels.pipeline }} loses documents',
-          description: '{{ printf "%.0f" $value }} documents failed without retry in 10 minutes (mapping conflicts or refused writes); they are lost unless a dead letter queue keeps them.',
+          description: '{{ printf "%.0f" $value }} documents failed without retry in 10 minutes in a pipeline without a dead letter queue behind it; they are lost.',
           runbook: runbook('LogstashOutputFailures'),
           tests: [
-            firesWhen('documents fail', { [`logstash_stats_pipeline_plugin_documents_non_retryable_failures{${PL},plugin_id="es"}`]: '0+2x30' }, '25m', PLL),
-            silentWhen('no document fails', { [`logstash_stats_pipeline_plugin_documents_non_retryable_failures{${PL},plugin_id="es"}`]: '0x30' }, '25m'),
+            firesWhen('dead letters are refused', { [`logstash_stats_pipeline_plugin_documents_non_retryable_failures{${DL},plugin_id="es"}`]: '0+2x30' }, '25m', DLL),
+            silentWhen('only the main pipeline has failures, kept as dead letters', { [`logstash_stats_pipeline_plugin_documents_non_retryable_failures{${PL},plugin_id="es"}`]: '0+2x30' }, '25m'),
+            silentWhen('no document fails', { [`logstash_stats_pipeline_plugin_documents_non_retryable_failures{${DL},plugin_id="es"}`]: '0x30' }, '25m'),
           ],
         }),
         alert({

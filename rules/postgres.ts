@@ -1,4 +1,5 @@
 import { alert, type Environment, firesWhen, group, humanDuration, humanNumber, type RuleGroup, runbooks, silentWhen } from '../src/authoring/index.js';
+import { postgresBackupRules } from './backups.js';
 
 // Labels as postgres_exporter writes them (job postgres-<name>, see src/constructs/exporters/postgres-exporter.ts).
 const P = 'job="postgres-ingest",instance="10.0.0.4:9187"';
@@ -117,5 +118,6 @@ export function postgresRules(env: Environment): RuleGroup[] {
         }),
       ],
     }),
+    postgresBackupRules(env),
   ];
 }

@@ -2,8 +2,15 @@ import { alert, type Environment, firesWhen, group, type RuleGroup, runbooks, si
 
 const P = 'job="prometheus",instance="prometheus-0:9090"';
 const L = { job: 'prometheus', instance: 'prometheus-0:9090' };
+// One remote-write queue, as Prometheus labels its prometheus_remote_storage_* series.
+const Q = `${P},remote_name="mimir",url="https://mimir.example.com/api/v1/push"`;
+const QL = { ...L, remote_name: 'mimir', url: 'https://mimir.example.com/api/v1/push' };
 
-/** Prometheus watching itself: rule evaluation, delivery to Alertmanager, configuration and TSDB. */
+/**
+ * Prometheus watching itself: rule evaluation, delivery to Alertmanager,
+ * configuration and TSDB, and its remote write to a long-term store
+ * (components.prometheus.remoteWrite).
+ */
 export function prometheusRules(env: Environment): RuleGroup[] {
   const runbook = runbooks(env);
   const service = 'prometheus';
@@ -174,5 +181,142 @@ export function prometheusRules(env: Environment): RuleGroup[] {
         }),
       ],
     }),
+    remoteWriteRules(service),
   ];
+}
+
+/**
+ * Remote write, after kube-prometheus's PrometheusRemoteStorageFailures,
+ * PrometheusRemoteWriteBehind and PrometheusRemoteWriteDesiredShards, on the
+ * series Prometheus 3 writes per queue (`remote_name`, `url`). Shipped to
+ * every environment, like every area's alerts (the alert names an environment
+ * file may override do not depend on it): without remote write their series
+ * do not exist and they cannot fire.
+ */
+function remoteWriteRules(service: string): RuleGroup {
+  const failed = 'rate(prometheus_remote_storage_samples_failed_total{job="prometheus"}[5m])';
+  const sent = 'rate(prometheus_remote_storage_samples_total{job="prometheus"}[5m])';
+  return group({
+    name: 'obstack.prometheus.remote-write',
+    rules: [
+      alert({
+        alert: 'PrometheusRemoteStorageFailures',
+        threshold: 1,
+        expr: (t) => `100 * ${failed} / (${failed} + ${sent}) > ${t}`,
+        for: '15m',
+        severity: 'P2',
+        service,
+        summary: 'Prometheus fails to send samples to {{ $labels.remote_name }}',
+        description: ({ threshold }) =>
+          `{{ $labels.instance }} failed to send {{ printf "%.1f" $value }}% of its samples to {{ $labels.remote_name }} ({{ $labels.url }}), more than ${threshold}%: the long-term store misses them once the WAL moves on.`,
+        runbook: {
+          impact: 'The long-term store misses samples: dashboards and alerts reading it show gaps, and the gap becomes permanent when Prometheus\'s WAL (about two hours) moves past the unsent samples.',
+          causes: [
+            'The store refuses the requests: a rotated token or password whose Secret was not updated (401/403), a tenant over its limits (429, "per-user series limit").',
+            'The store is down or unreachable (5xx, timeouts): its own outage, a NetworkPolicy or egress block that does not cover its addresses.',
+            'Samples the store refuses for good (400): out-of-order samples, too many labels, a label value too long.',
+          ],
+          checks: [
+            "Prometheus's log (container prometheus): look for \"non-recoverable error\" or \"Failed to send batch\" with the HTTP status.",
+            'prometheus_remote_storage_samples_failed_total by url against prometheus_remote_storage_samples_retried_total: retried samples still arrive, failed ones do not.',
+          ],
+        },
+        tests: [
+          firesWhen(
+            'one sample in ten fails',
+            { [`prometheus_remote_storage_samples_failed_total{${Q}}`]: '0+100x30', [`prometheus_remote_storage_samples_total{${Q}}`]: '0+900x30' },
+            '25m',
+            QL,
+          ),
+          silentWhen(
+            'every sample is sent',
+            { [`prometheus_remote_storage_samples_failed_total{${Q}}`]: '0x30', [`prometheus_remote_storage_samples_total{${Q}}`]: '0+1000x30' },
+            '25m',
+          ),
+          silentWhen(
+            'the failures stop before 15 minutes',
+            { [`prometheus_remote_storage_samples_failed_total{${Q}}`]: '0+100x10 1000x20', [`prometheus_remote_storage_samples_total{${Q}}`]: '0+900x30' },
+            '25m',
+          ),
+        ],
+      }),
+      alert({
+        alert: 'PrometheusRemoteWriteBehind',
+        threshold: 120,
+        // Without max_over_time, a failed self-scrape would leave a hole that hides the lag.
+        expr: (t) =>
+          `max_over_time(prometheus_remote_storage_queue_highest_timestamp_seconds{job="prometheus"}[5m]) - max_over_time(prometheus_remote_storage_queue_highest_sent_timestamp_seconds{job="prometheus"}[5m]) > ${t}`,
+        for: '15m',
+        severity: 'P3',
+        service,
+        summary: 'Prometheus remote write to {{ $labels.remote_name }} is behind',
+        description: ({ threshold }) =>
+          `The newest sample {{ $labels.instance }} sent to {{ $labels.remote_name }} ({{ $labels.url }}) is {{ printf "%.0f" $value }}s older than the newest it read, more than ${threshold}s: the store is late, and loses samples if the lag outgrows the WAL.`,
+        runbook: {
+          impact: 'The long-term store is minutes behind: its dashboards and alerts see the present late; past about two hours of lag (the WAL) samples are lost.',
+          causes: [
+            'Too few remote-write shards for the samples per second: the queue is capped by maxShards (see PrometheusRemoteWriteDesiredShards).',
+            'The store answers slowly or throttles (429), so every shard waits on it.',
+            'Prometheus itself lacks CPU to compress and send.',
+          ],
+          checks: [
+            'prometheus_remote_storage_shards, prometheus_remote_storage_shards_desired and prometheus_remote_storage_shards_max of the queue.',
+            'prometheus_remote_storage_sent_batch_duration_seconds: slow requests point at the store.',
+          ],
+        },
+        tests: [
+          firesWhen(
+            'the sent timestamp stays ten minutes behind',
+            {
+              [`prometheus_remote_storage_queue_highest_timestamp_seconds{${Q}}`]: '1000+60x30',
+              [`prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${Q}}`]: '400+60x30',
+            },
+            '25m',
+            QL,
+          ),
+          silentWhen(
+            'the queue keeps up within seconds',
+            {
+              [`prometheus_remote_storage_queue_highest_timestamp_seconds{${Q}}`]: '1000+60x30',
+              [`prometheus_remote_storage_queue_highest_sent_timestamp_seconds{${Q}}`]: '995+60x30',
+            },
+            '25m',
+          ),
+        ],
+      }),
+      alert({
+        alert: 'PrometheusRemoteWriteDesiredShards',
+        // Without max_over_time, a failed self-scrape would leave a hole that hides the shortfall.
+        expr: 'max_over_time(prometheus_remote_storage_shards_desired{job="prometheus"}[5m]) > max_over_time(prometheus_remote_storage_shards_max{job="prometheus"}[5m])',
+        for: '15m',
+        severity: 'P3',
+        service,
+        summary: 'Prometheus remote write to {{ $labels.remote_name }} wants more shards than allowed',
+        description: '{{ $labels.instance }} computes that {{ printf "%.0f" $value }} shards are needed to keep up with {{ $labels.remote_name }} ({{ $labels.url }}), more than its maxShards: it will fall behind.',
+        runbook: {
+          impact: 'Remote write cannot send as fast as samples arrive with the shards it may use: it falls behind (PrometheusRemoteWriteBehind follows) and, past the WAL, loses samples.',
+          causes: [
+            'More samples per second than when maxShards was chosen (new targets, more series, a shorter scrape interval).',
+            'Slower requests to the store, so each shard sends less.',
+          ],
+          checks: [
+            "Raise components.prometheus.remoteWrite[].queue.maxShards (and Prometheus's CPU and memory with it), or send less with writeRelabel.",
+          ],
+        },
+        tests: [
+          firesWhen(
+            'the desired shards exceed the maximum',
+            { [`prometheus_remote_storage_shards_desired{${Q}}`]: '80x30', [`prometheus_remote_storage_shards_max{${Q}}`]: '50x30' },
+            '25m',
+            QL,
+          ),
+          silentWhen(
+            'the desired shards stay under the maximum',
+            { [`prometheus_remote_storage_shards_desired{${Q}}`]: '12x30', [`prometheus_remote_storage_shards_max{${Q}}`]: '50x30' },
+            '25m',
+          ),
+        ],
+      }),
+    ],
+  });
 }

@@ -1,5 +1,6 @@
 import type { RunbookContent } from '../src/authoring/index.js';
 import { controlPlaneRunbookNotes } from './control-plane-notes.js';
+import { thanosRunbookNotes } from './thanos-notes.js';
 
 /** What the notes may name of the environment they are rendered for. */
 export interface RunbookStack {
@@ -363,7 +364,8 @@ export function shippedRunbookNotes({ namespace: ns }: RunbookStack): ShippedRun
 
   // The control plane's notes live next to its rules.
   const controlPlane = controlPlaneRunbookNotes(ns);
-  return { alerts: { ...alerts, ...controlPlane.alerts }, areas: { ...areas, ...controlPlane.areas } };
+  const thanos = thanosRunbookNotes(ns);
+  return { alerts: { ...alerts, ...controlPlane.alerts, ...thanos.alerts }, areas: { ...areas, ...controlPlane.areas, ...thanos.areas } };
 }
 
 /** The notes of a shipped alert: its own, or its area's; undefined for an alert of an area the stack does not ship. */

@@ -1,5 +1,5 @@
 import { type Environment, type RuleGroup, runbooks, slo } from '../src/authoring/index.js';
-import { APP_JOBS } from './application.js';
+import { APP_JOBS, HTTP_COUNTERS } from './application.js';
 
 /**
  * The service level objectives: API availability of the applications and of
@@ -14,8 +14,9 @@ export function sloRules(env: Environment): RuleGroup[] {
       service: 'api',
       objective: 99.9,
       window: '30d',
-      errors: `http_requests_total{${APP_JOBS},status=~"5.."}`,
-      total: `http_requests_total{${APP_JOBS}}`,
+      // Each counter name and status label the usual instrumentation exports (rules/application.ts).
+      errors: HTTP_COUNTERS.flatMap((c) => c.errors.map((e) => `${c.name}{${APP_JOBS},${e}}`)),
+      total: HTTP_COUNTERS.map((c) => `${c.name}{${APP_JOBS}}`),
       runbook: runbook('ApiErrorBudgetBurn'),
       description: 'The applications answer 99.9% of their HTTP requests without a 5xx.',
       testSeries: {

@@ -2,15 +2,17 @@
  * Wall time of synthesizing environments as whole processes, the way CI and
  * users run it: `obstack synth --env dev` and `obstack synth --all`, both as a
  * full synth (`--force`) and when nothing changed since the last one (the
- * command then checks what the output is made from and says "up to date").
- * Prints the median and the spread of several runs, each against `helm
- * template` of kube-prometheus-stack, and the in-process time.
+ * command then checks what the output is made from and says "up to date"),
+ * and after a change to one environment field with and without the check
+ * cache of earlier runs (warm and cold). Prints the median and the spread of
+ * several runs, each against `helm template` of kube-prometheus-stack, and
+ * the in-process time.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { parse, parseDocument, stringify } from 'yaml';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadEnvironmentFile } from '../src/config/index.js';
 import { synthesizeEnvironment } from '../src/cli/synthesize.js';
 import { checkSynthesized } from '../src/cli/check.js';
@@ -65,20 +67,44 @@ const median = (times: readonly number[]): number => times[Math.floor(times.leng
  * (the peer in ../shared/peers, subcharts included), alternated run by run so
  * that both see the same machine; the median of each and their ratio.
  */
-function sideBySide(env: string, chart: string, helmArgs: readonly string[], force: boolean): void {
+/**
+ * How a side-by-side synth runs: `force` a full synth of the unchanged file; `up to date` nothing changed;
+ * `changed` after one field of the environment changed (Prometheus's retention time, alternating between
+ * two values), with the check cache of earlier runs (`warm`) or without any (`cold`: removed before
+ * each run, as on a fresh clone; the code cache of the bundle is kept, it is made once per build).
+ */
+type SynthMode = 'force' | 'up to date' | 'changed, warm' | 'changed, cold';
+
+const CHECK_CACHE = join(root, 'node_modules', '.cache', 'obstack', 'checks.json');
+
+/** The arguments of one synth of `env` in `mode`; for a changed environment, writes the changed copy first. */
+function synthArgs(env: string, mode: SynthMode, run: number): string[] {
+  if (mode === 'force' || mode === 'up to date') return ['synth', '--env', env, '--out', out, ...(mode === 'force' ? ['--force'] : [])];
+  const doc = parseDocument(readFileSync(join(root, 'examples', 'environments', `${env}.yaml`), 'utf8'));
+  doc.setIn(['components', 'prometheus', 'retention', 'time'], `${10 + (run % 2)}d`);
+  const file = join(out, 'changed', `${env}.yaml`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, String(doc));
+  if (mode === 'changed, cold') rmSync(CHECK_CACHE, { force: true });
+  return ['synth', '-f', file, '--out', out];
+}
+
+function sideBySide(env: string, chart: string, helmArgs: readonly string[], mode: SynthMode): void {
   const helm = layerBinary('helm');
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let i = 0; i < RUNS + 1; i++) {
-    const a = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), 'synth', '--env', env, '--out', out, ...(force ? ['--force'] : [])]);
+    const a = timeCommand(process.execPath, [join(root, 'bin', 'obstack.js'), ...synthArgs(env, mode, i)]);
     const b = timeCommand(helm, ['template', 'kps', chart, '--namespace', 'monitoring', ...helmArgs]);
     if (i === 0) continue;
     ours.push(a);
     theirs.push(b);
   }
-  const ratio = median([...ours].sort((x, y) => x - y)) / median([...theirs].sort((x, y) => x - y));
+  ours.sort((x, y) => x - y);
+  theirs.sort((x, y) => x - y);
+  const ratio = median(ours) / median(theirs);
   console.log(
-    `${`synth --env ${env}${force ? ' --force (full)' : ' (up to date)'} vs helm template`.padEnd(50)} ${(median([...ours].sort((x, y) => x - y)) / 1000).toFixed(3)} s vs ${(median([...theirs].sort((x, y) => x - y)) / 1000).toFixed(3)} s   ratio ${ratio.toFixed(2)}`,
+    `${`synth --env ${env} (${mode}) vs helm template`.padEnd(50)} ${(median(ours) / 1000).toFixed(3)} s vs ${(median(theirs) / 1000).toFixed(3)} s   ratio ${ratio.toFixed(2)}   (ours ${(ours[0]! / 1000).toFixed(3)}–${(ours.at(-1)! / 1000).toFixed(3)} s)`,
   );
 }
 
@@ -102,7 +128,7 @@ try {
   if (existsSync(peer)) {
     const { chart, missing, set } = renderableChart(peer);
     if (missing.length > 0) console.log(`helm template runs without the subcharts missing from ../shared/peers (${missing.join(', ')}): helm does less work than with them, so the ratio is pessimistic`);
-    for (const force of [true, false]) for (const env of ['dev', 'prod']) sideBySide(env, chart, set, force);
+    for (const mode of ['force', 'changed, cold', 'changed, warm', 'up to date'] as const) for (const env of ['dev', 'prod']) sideBySide(env, chart, set, mode);
   } else {
     console.log('helm template comparison skipped: the kube-prometheus-stack chart is not in ../shared/peers');
   }

@@ -1,5 +1,5 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { DashboardFile } from '../../src/authoring/index.js';
+import { addClusterVariable, type DashboardFile } from '../../src/authoring/index.js';
 
 /**
  * The newest dashboard schema the pinned Grafana (12.1) migrates to. The SDK's
@@ -14,10 +14,22 @@ interface PanelJson {
   panels?: PanelJson[];
 }
 
+/** How dashboards are compiled for an environment. */
+export interface DashboardCompileOptions {
+  /**
+   * Add the `cluster` variable and a `cluster=~"$cluster"` matcher to every
+   * Prometheus selector (src/authoring/cluster-variable.ts), for dashboards
+   * read through a global query layer over several clusters.
+   * @default false
+   */
+  readonly multiCluster?: boolean;
+}
+
 /** Builds the dashboard, numbers its panels 1..n (rows and nested panels included) and serializes it for provisioning. */
-export function compileDashboard(builder: DashboardBuilder, folder: string): DashboardFile {
+export function compileDashboard(builder: DashboardBuilder, folder: string, options: DashboardCompileOptions = {}): DashboardFile {
   const dashboard = builder.build() as unknown as { uid?: string; schemaVersion: number; panels?: PanelJson[]; id?: number | null };
   if (!dashboard.uid) throw new Error('a dashboard needs a uid');
+  if (options.multiCluster === true) addClusterVariable(dashboard as Parameters<typeof addClusterVariable>[0]);
   let next = 1;
   const number = (panels: PanelJson[] | undefined): void => {
     for (const p of panels ?? []) {

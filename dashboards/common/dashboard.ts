@@ -66,6 +66,38 @@ export function labelVariable(o: LabelVariableOptions): QueryVariableBuilder {
   return v;
 }
 
+export interface SpellingsVariableOptions {
+  readonly name: string;
+  readonly label?: string;
+  /** The labels that carry the value, one per spelling (`route`, `handler`, `http_route`). */
+  readonly labels: readonly string[];
+  /** The series the values are read from, e.g. `http_requests_total{namespace=~"$namespace"}`. */
+  readonly series: readonly string[];
+}
+
+/**
+ * A variable listing the values of a label that instrumentations spell
+ * differently, over several series: `label_values()` reads one label of one
+ * selector, so this is a `query_result()` over the time range whose regex
+ * takes the value of whichever label a result has. Multi, with "All" (`.*`).
+ */
+export function spellingsVariable(o: SpellingsVariableOptions): QueryVariableBuilder {
+  const by = o.labels.join(', ');
+  const query = `query_result(${o.series.map((s) => `group by (${by}) (last_over_time(${s}[$__range]))`).join(' or ')})`;
+  return new QueryVariableBuilder(o.name)
+    .label(o.label ?? o.name)
+    .datasource(datasourceRef('prometheus'))
+    .query(query)
+    .definition(query)
+    .regex(`/\\b(?:${o.labels.join('|')})="([^"]+)"/`)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ selected: true, text: 'All', value: '$__all' });
+}
+
 /** A free-text variable (a trace id, a search term). */
 export function textVariable(name: string, label: string, defaultValue = ''): TextBoxVariableBuilder {
   return new TextBoxVariableBuilder(name).label(label).defaultValue(defaultValue).current({ selected: false, text: defaultValue, value: defaultValue });

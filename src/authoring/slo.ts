@@ -25,10 +25,14 @@ export interface SloDefinition {
   readonly objective: number;
   /** The SLO period the error budget is counted over. */
   readonly window: Duration;
-  /** Selector of the counter of bad events, e.g. `http_requests_total{job="api",code=~"5.."}`. */
-  readonly errors: string;
-  /** Selector of the counter of all events. */
-  readonly total: string;
+  /**
+   * Selector of the counter of bad events, e.g. `http_requests_total{job="api",code=~"5.."}`;
+   * or several, when services name or label the counter differently: their
+   * rates are joined with `or`, so a series two selectors match counts once.
+   */
+  readonly errors: string | readonly string[];
+  /** Selector of the counter of all events, or several (as `errors`). */
+  readonly total: string | readonly string[];
   /** A runbook URL, or the content of the page obstack generates for the alerts (as `alert()`'s `runbook`). */
   readonly runbook: string | RunbookContent;
   /** uid of the dashboard that explains the SLO. */
@@ -93,7 +97,8 @@ export function slo(def: SloDefinition): RuleGroup[] {
   if (!(def.objective > 0 && def.objective < 100)) throw new RuleError(alertName, 'objective', `must be a percentage between 0 and 100 (exclusive), got ${def.objective}`);
   if (!isDuration(def.window)) throw new RuleError(alertName, 'window', `must be a duration such as "30d", got "${def.window}"`);
   for (const field of ['errors', 'total', 'service'] as const) {
-    if (def[field].trim() === '') throw new RuleError(alertName, field, 'must not be empty');
+    const values: readonly string[] = typeof def[field] === 'string' ? [def[field] as string] : (def[field] as readonly string[]);
+    if (values.length === 0 || values.some((v) => typeof v !== 'string' || v.trim() === '')) throw new RuleError(alertName, field, 'must not be empty');
   }
   const runbook: unknown = def.runbook;
   const ownRunbook = isRunbookContent(runbook) ? checkRunbookContent(alertName, runbook) : undefined;
@@ -104,7 +109,7 @@ export function slo(def: SloDefinition): RuleGroup[] {
   const matchers = `{slo="${name}"}`;
   const windows = [...new Set<Duration>([...BURN_RATE_WINDOWS.flatMap((w) => [w.short, w.long]), def.window])];
   const recordings = windows.map((w) =>
-    record({ record: sloErrorRatioRecord(w), expr: `sum(rate(${def.errors}[${w}])) / sum(rate(${def.total}[${w}]))`, labels: selector }),
+    record({ record: sloErrorRatioRecord(w), expr: `sum(${rates(def.errors, w)}) / sum(${rates(def.total, w)})`, labels: selector }),
   );
   recordings.push(
     record({ record: 'slo:objective:ratio', expr: `vector(${objective})`, labels: selector }),
@@ -132,6 +137,11 @@ export function slo(def: SloDefinition): RuleGroup[] {
     tests: i === 0 ? alertTests : [],
   }));
   return [group({ name: `slo:${name}:recordings`, rules: recordings }), group({ name: `slo:${name}:alerts`, rules: alerts })];
+}
+
+/** `rate(a[w])`, or `rate(a[w]) or rate(b[w])` for several selectors. */
+function rates(selectors: string | readonly string[], w: Duration): string {
+  return (typeof selectors === 'string' ? [selectors] : selectors).map((s) => `rate(${s}[${w}])`).join(' or ');
 }
 
 function budgetLeftText(window: Duration, burnRate: number): string {

@@ -12,9 +12,11 @@ import {
   checkSynthesizedDashboards,
   promtoolCheckConfig,
   promtoolCheckRules,
+  objectRef,
   toOfflineConfig,
-  validateKubernetesSchema,
+  validateKubernetesObject,
 } from '../validate/index.js';
+import { cachedCheck } from './check-cache.js';
 import { SCRAPE_SECRETS_DIR } from '../constructs/prometheus/declared-jobs.js';
 import type { SynthesizedEnvironment } from './synthesize.js';
 import { type RuleFinding, lintRuleFiles, parseRuleFileText } from '../validate/rules-lint.js';
@@ -262,9 +264,29 @@ function toFinding(f: RuleFinding): Finding {
   return { check: `rules:${f.check}`, object: f.file, path: [f.group, f.rule].filter(Boolean).join('/'), message: f.message };
 }
 
+/**
+ * The in-process checks of one environment, each through the check cache (check-cache.ts) keyed by
+ * exactly what it reads: each object (and its index, which names an object without a name), all
+ * objects for the policy (it looks across them), the rule files with the catalog, and the dashboards
+ * with their datasources, the rule files and the catalog.
+ */
+function inProcessFindings(result: SynthesizedEnvironment): Finding[] {
+  const objectTexts = result.objects.map((o) => JSON.stringify(o));
+  const ruleFiles = JSON.stringify([...result.files].filter(([name]) => name.startsWith('rules/')));
+  const catalog = JSON.stringify([...result.catalog]);
+  const grafana = result.stack.grafana;
+  const dashboards = grafana ? JSON.stringify([grafana.provisionedDashboards, grafana.provisionedDatasources]) : '';
+  return [
+    ...result.objects.flatMap((o, i) => cachedCheck('kubernetes-schema', `${objectRef(o, i)}\n${objectTexts[i]!}`, () => validateKubernetesObject(o, i))),
+    ...cachedCheck('security-policy', objectTexts.join('\n'), () => checkSecurityPolicy(result.objects)),
+    ...cachedCheck('dashboards', `${dashboards}\n${ruleFiles}\n${catalog}`, () => checkEnvironmentDashboards(result)),
+    ...cachedCheck('rules', `${ruleFiles}\n${catalog}`, () => checkEnvironmentRules(result)),
+  ];
+}
+
 /** Every check of synthesized output, as printable lines. In-process checks always; the real tools when asked. */
 export function checkSynthesized(result: SynthesizedEnvironment, opts: CheckOptions): string[] {
-  const findings: Finding[] = [...validateKubernetesSchema(result.objects), ...checkSecurityPolicy(result.objects), ...checkEnvironmentDashboards(result), ...checkEnvironmentRules(result)];
+  const findings: Finding[] = inProcessFindings(result);
   if (opts.tools) findings.push(...checkWithTools(result));
   return findings.map((f) => `[${f.check}] ${f.object}${f.path ? ` ${f.path}` : ''}: ${f.message}`);
 }

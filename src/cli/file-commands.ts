@@ -4,6 +4,7 @@
  * constructs nor the environment schema, so the command loads this lighter
  * entry for them and starts faster over large sets of files.
  */
+import { setFlagsFromString } from 'node:v8';
 import { checkRules, importRules, RULES_USAGE } from './rules-commands.js';
 import { checkDashboardFiles, DASHBOARDS_USAGE } from './dashboards-commands.js';
 import { runCommandLine } from './run-command.js';
@@ -22,6 +23,11 @@ async function dispatch(command: string | undefined, rest: string[]): Promise<nu
 
 /** Runs `check rules`, `check dashboards` or `import-rules` as the full command line would. */
 export async function run(argv: string[]): Promise<number> {
+  // These commands are over in about a second. V8's optimizing compiler, compiling on the core promtool
+  // and the garbage collector also want, costs them more than its code gains: without it a check of the
+  // corpus's 1,188 rules or 328 dashboards takes a quarter to a third less CPU time, and five times as
+  // many rules take no longer. This is the process's own entry: nothing else runs in it.
+  setFlagsFromString('--no-opt');
   return runCommandLine(
     {
       dispatch,

@@ -60,7 +60,10 @@ export function loadEnvironments(
  * again once the schema passes.
  */
 export function standInEnvironment(): Environment {
-  const components = Object.fromEntries(Object.keys(DEFAULTS.components ?? {}).map((name) => [name, { enabled: true }]));
+  const components: Record<string, Record<string, unknown>> = Object.fromEntries(Object.keys(DEFAULTS.components ?? {}).map((name) => [name, { enabled: true }]));
+  // What some alerts ship only with: Thanos's bucket, a remote-write endpoint.
+  components.thanos = { ...components.thanos, objectStorage: { secretName: 'stand-in', key: 'objstore.yml' } };
+  components.prometheus = { ...components.prometheus, remoteWrite: [{ name: 'stand-in', url: 'http://stand-in.stand-in.svc:9090/api/v1/write' }] };
   return parseEnvironment(
     {
       name: 'stand-in',

@@ -1,3 +1,5 @@
+// First: before any zod schema is built (see the module).
+import './zod-jitless.js';
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ import { formatSecrets, secretsToCreate } from './secrets.js';
 import { ownPackage } from './package-root.js';
 import { runCommandLine } from './run-command.js';
 import { ENV_OPTIONS, type ReadSet, readSet, recordSynth, SYNTH_OPTIONS } from './up-to-date.js';
+import { saveCheckCache, useCheckCache } from './check-cache.js';
 
 const USAGE = `usage: obstack <command> [options]
 
@@ -144,7 +147,9 @@ async function synthCommand(args: string[]): Promise<number> {
   // Taken before anything is read, so that a file changed during the run makes the next run synthesize again.
   const before = read();
   const envs = loadAll(files, content);
+  useCheckCache(values.project ?? '.');
   const environments = synthEach(envs, own, false);
+  saveCheckCache();
   if (!environments.every((e) => e.findings.length === 0)) {
     for (const e of environments) {
       if (e.findings.length === 0) continue;
@@ -164,6 +169,7 @@ async function checkCommand(args: string[]): Promise<number> {
   if (values.help) return help('check');
   const { own, content, files } = await openProject(values);
   const envs = loadAll(files, content);
+  useCheckCache(values.project ?? '.');
   let ok = true;
   for (const env of envs) {
     // One environment at a time: its result is printed before the next one's tools run.
@@ -172,6 +178,7 @@ async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write(`${env.name}: ${e!.findings.length === 0 ? 'ok' : `${e!.findings.length} finding(s)`}\n`);
     for (const f of e!.findings) process.stdout.write(`  ${f}\n`);
   }
+  saveCheckCache();
   return ok ? 0 : 1;
 }
 

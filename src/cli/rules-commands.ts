@@ -52,11 +52,10 @@ export function checkConfigFromOption(path: string | undefined): CheckConfig {
   return existsSync(DEFAULT_CHECK_CONFIG) ? loadCheckConfig(DEFAULT_CHECK_CONFIG) : EMPTY_CHECK_CONFIG;
 }
 
-/** `promtool check rules FILES…` in the background, so that it runs while the in-process checks do. */
-function promtoolInBackground(files: readonly string[]): Promise<ToolResult> {
-  const tool = resolveTool('promtool');
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, ['check', 'rules', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `promtool check rules FILES…` in the background, so that it runs while the in-process checks do; `stop` ends a run whose answer is not needed. */
+function promtoolInBackground(files: readonly string[]): { result: Promise<ToolResult>; stop: () => void } {
+  const child = spawn(resolveTool('promtool'), ['check', 'rules', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = new Promise<ToolResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -64,6 +63,13 @@ function promtoolInBackground(files: readonly string[]): Promise<ToolResult> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ ok: code === 0, output: `${Buffer.concat(out).toString('utf8')}${Buffer.concat(err).toString('utf8')}` }));
   });
+  return {
+    result,
+    stop: () => {
+      result.catch(() => undefined);
+      child.kill();
+    },
+  };
 }
 
 /** `obstack check rules FILE...`: the findings in the chosen format; 1 when any is at level error. */
@@ -138,14 +144,31 @@ export async function checkRules(args: string[]): Promise<number> {
     return 1;
   }
 
+  const texts = positionals.map((path): { path: string; text?: string; code?: string } => {
+    try {
+      return { path, text: readFileSync(path, 'utf8') };
+    } catch (e) {
+      return { path, code: (e as NodeJS.ErrnoException).code ?? String(e) };
+    }
+  });
+  // promtool starts before anything is parsed, on every file read, so that it runs beside all of the in-process
+  // checks; in the rare run where some file turns out not to be a rule file, it runs again on the others below.
+  const readable = texts.filter((t) => t.text !== undefined).map((t) => t.path);
+  let early: ReturnType<typeof promtoolInBackground> | undefined;
+  let notFound: ToolNotFoundError | undefined;
+  if (readable.length > 0) {
+    try {
+      early = promtoolInBackground(readable);
+    } catch (e) {
+      if (!(e instanceof ToolNotFoundError)) throw e;
+      notFound = e;
+    }
+  }
   const findings: RuleFinding[] = [];
   const files: { name: string; content: NonNullable<ReturnType<typeof parseRuleFileText>['file']> }[] = [];
-  for (const path of positionals) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      findings.push({ file: path, group: '', rule: '', check: 'read', level: 'error', policy: false, message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+  for (const { path, text, code } of texts) {
+    if (text === undefined) {
+      findings.push({ file: path, group: '', rule: '', check: 'read', level: 'error', policy: false, message: `cannot be read: ${code}` });
       continue;
     }
     const parsed = parseRuleFileText(path, text);
@@ -156,13 +179,11 @@ export async function checkRules(args: string[]): Promise<number> {
   const clean = files.filter((f) => !findings.some((x) => x.file === f.name && x.level === 'error' && x.check === 'rule/structure'));
   let tool: Promise<ToolResult> | undefined;
   if (clean.length > 0) {
-    try {
-      tool = promtoolInBackground(clean.map((f) => f.name));
-    } catch (e) {
-      if (!(e instanceof ToolNotFoundError)) throw e;
-      process.stderr.write(`warning: ${e.message}; only the in-process checks ran\n`);
-    }
+    if (notFound) process.stderr.write(`warning: ${notFound.message}; only the in-process checks ran\n`);
+    else if (early && readable.length === clean.length && readable.every((f, i) => f === clean[i]!.name)) tool = early.result;
+    else tool = promtoolInBackground(clean.map((f) => f.name)).result;
   }
+  if (early && tool !== early.result) early.stop();
   findings.push(
     ...lintRuleFiles(files, {
       profile,
@@ -172,22 +193,30 @@ export async function checkRules(args: string[]): Promise<number> {
       settings: config.rules,
     }),
   );
+  // The report is prepared while promtool may still run, and prepared again only if promtool adds a finding.
+  const report = (all: readonly RuleFinding[]) => {
+    const reported = applyCheckConfig(all.map(toReportedFinding), config);
+    let text = formatReport(reported, format, 'rules');
+    if (format === 'text') {
+      const rules = files.reduce((n, f) => n + f.content.groups.reduce((m, g) => m + (g.rules?.length ?? 0), 0), 0);
+      text += `${positionals.length} file(s), ${rules} rule(s): ${summarizeFindings(reported)}\n`;
+    }
+    return { text, code: exitCodeFor(reported) };
+  };
+  let written = report(findings);
   const result = await tool;
   if (result && !result.ok) {
+    const before = findings.length;
     for (const line of result.output.split('\n').filter((l) => /error|FAILED/i.test(l) && !/^\s*FAILED:?\s*$/.test(l))) {
       const file = clean.find((f) => line.includes(f.name))?.name ?? (clean.length === 1 ? clean[0]!.name : '(promtool)');
       // An expression that does not parse is already a promql/syntax finding of its rule.
       if (findings.some((x) => x.file === file && x.check === 'promql/syntax')) continue;
       findings.push({ file, group: '', rule: '', check: 'promtool', level: 'error', policy: false, message: line.trim() });
     }
+    if (findings.length > before) written = report(findings);
   }
-  const reported = applyCheckConfig(findings.map(toReportedFinding), config);
-  process.stdout.write(formatReport(reported, format, 'rules'));
-  if (format === 'text') {
-    const rules = files.reduce((n, f) => n + f.content.groups.reduce((m, g) => m + (g.rules?.length ?? 0), 0), 0);
-    process.stdout.write(`${positionals.length} file(s), ${rules} rule(s): ${summarizeFindings(reported)}\n`);
-  }
-  return exitCodeFor(reported);
+  process.stdout.write(written.text);
+  return written.code;
 }
 
 /** `obstack import-rules FILE.yaml`: the file as TypeScript using the DSL. */

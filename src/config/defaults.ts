@@ -26,6 +26,9 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
       evaluationInterval: '30s',
       ingress: { enabled: false },
       externalLabels: {},
+      // One Prometheus (per replica) scrapes everything; `obstack size` says when to shard.
+      shards: 1,
+      remoteWrite: [],
     },
     alertmanager: {
       enabled: true,
@@ -114,6 +117,27 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
       allInOne: { resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } } },
       collector: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } } },
       query: { replicas: 1, resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } } },
+    },
+    // Off until an environment names its bucket (objectStorage); see the README's Thanos section for when to turn it on.
+    thanos: {
+      enabled: false,
+      sidecar: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } } },
+      query: { replicas: 1, resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } }, ingress: { enabled: false } },
+      storeGateway: { replicas: 1, resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }, storage: { type: 'ephemeral' } },
+      compactor: {
+        resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } },
+        storage: { type: 'ephemeral' },
+        // Thanos's own advice: every resolution kept as long, so a year ago can still be zoomed into.
+        retention: { raw: '90d', fiveMinutes: '180d', oneHour: '1y' },
+      },
+      ruler: {
+        enabled: false,
+        replicas: 1,
+        resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+        storage: { type: 'ephemeral' },
+        evaluationInterval: '30s',
+      },
+      stores: [],
     },
   },
   logs: {

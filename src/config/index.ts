@@ -10,3 +10,5 @@ export * from './patches.js';
 export * from './scrape.js';
 export * from './gitops.js';
 export * from './runbook-base.js';
+export * from './backups.js';
+export * from './cron.js';

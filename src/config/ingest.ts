@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Image, Resources, SecretRef, Storage } from './primitives.js';
+import { IngestBackup } from './backups.js';
 
 /** Where the ingest service keeps its data. */
 export const IngestDatabase = z.discriminatedUnion('type', [
@@ -8,8 +9,15 @@ export const IngestDatabase = z.discriminatedUnion('type', [
     storage: Storage,
     resources: Resources,
     image: Image.optional(),
-    password: SecretRef.describe('Secret key with the password of the database user "ingest"'),
+    password: SecretRef.describe('Secret key with the password of the database user "ingest", the service\'s login: it owns the database and is not a superuser'),
+    superuserPassword: SecretRef.default({ secretName: 'ingest-postgres', key: 'superuser-password' }).describe(
+      'Secret key with the password of "postgres", the superuser the database is initialised with; the service never logs in as it',
+    ),
     readerPassword: SecretRef.describe('Secret key with the password of "grafana_reader", the read-only role of the dashboards'),
+    monitorPassword: SecretRef.default({ secretName: 'ingest-postgres', key: 'monitor-password' }).describe(
+      'Secret key with the password of "postgres_exporter", the pg_monitor role the exporter logs in as',
+    ),
+    backup: IngestBackup.optional().describe('dumps on a schedule (pg_dump, custom format) uploaded to an S3 bucket, with retention'),
   }),
   z.strictObject({
     type: z.literal('external'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DnsLabel, Image, Ingress, Resources, SecretRef, Storage } from './primitives.js';
+import { ElasticsearchSnapshots } from './backups.js';
 
 const replicas = z.number().int('must be a whole number').min(1, 'must be at least 1').max(20);
 
@@ -29,6 +30,33 @@ export const ElasticsearchUsers = z.strictObject({
   monitoring: SecretRef.describe('monitoring: what the Elasticsearch exporter reads cluster statistics as'),
 });
 
+/** An ILM age in whole days or hours (`2d`, `36h`): the units the retention checks can compare. */
+export const IlmAge = z.string().regex(/^[1-9]\d*(d|h)$/, 'must be an age in days or hours such as "2d" or "36h"');
+
+/** Hours in an ILM age (`2d` is 48). */
+export function ilmAgeHours(age: string): number {
+  const m = /^(\d+)(d|h)$/.exec(age);
+  if (!m) throw new Error(`unreadable ILM age "${age}"`);
+  return Number(m[1]) * (m[2] === 'd' ? 24 : 1);
+}
+
+/**
+ * Hot/warm data tiers: the nodes of `elasticsearch` become the hot tier
+ * (master-eligible, ingest, newest indices); a second set of data-only nodes
+ * holds the backing indices older than `warmAfter`, merged and read-only.
+ */
+export const ElasticsearchTiers = z.strictObject({
+  warmAfter: IlmAge.describe('a backing index moves to the warm nodes this long after its rollover (ILM warm phase min_age); below logs.retentionDays and logs.auditRetentionDays'),
+  warm: z
+    .strictObject({
+      replicas: replicas.describe('warm nodes: data only (data_warm), never master-eligible'),
+      resources: Resources,
+      storage: Storage.describe('the warm nodes\' data volumes: usually larger and on a cheaper storage class than the hot ones'),
+    })
+    .describe('the warm nodes; their heap is heapPercent of their memory limit, as on the hot nodes'),
+});
+export type ElasticsearchTiers = z.output<typeof ElasticsearchTiers>;
+
 export const ElasticsearchConfig = z.strictObject({
   enabled: z.boolean(),
   replicas: replicas.describe('nodes; every node is master-eligible and holds data'),
@@ -44,6 +72,8 @@ export const ElasticsearchConfig = z.strictObject({
     .optional()
     .describe('TLS between nodes; required by Elasticsearch as soon as there is more than one node'),
   exporter: z.strictObject({ resources: Resources, image: Image.optional() }),
+  snapshots: ElasticsearchSnapshots.optional().describe('snapshots to an object store on a schedule (snapshot lifecycle management), with retention'),
+  tiers: ElasticsearchTiers.optional().describe('hot/warm tiers: the nodes above are the hot tier, and a second StatefulSet of warm nodes takes the older indices'),
 });
 
 export const LogstashConfig = z.strictObject({

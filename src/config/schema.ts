@@ -9,12 +9,16 @@ import { GitOpsConfig } from './gitops.js';
 import { withRunbookBaseUrl } from './runbook-base.js';
 import { ExportersConfig, ProbesConfig, refineExportersAndProbes } from './exporters.js';
 import { ControlPlaneConfig } from './control-plane.js';
-import { ElasticsearchConfig, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig } from './logs-traces.js';
+import { RemoteWriteList, refinePrometheusScale } from './remote-write.js';
+import { ThanosConfig, refineThanos } from './thanos.js';
+import { ElasticsearchConfig, ElasticsearchTiers, FilebeatConfig, JaegerConfig, KibanaConfig, LogsConfig, LogstashConfig, TracesConfig, IlmAge, ilmAgeHours } from './logs-traces.js';
 
 export * from './primitives.js';
 export * from './logs-traces.js';
 export * from './exporters.js';
 export * from './control-plane.js';
+export * from './remote-write.js';
+export * from './thanos.js';
 
 
 /**
@@ -65,6 +69,14 @@ export const PrometheusConfig = z.strictObject({
   ingress: Ingress,
   externalUrl: ExternalUrl.optional().describe('where people open Prometheus (its --web.external-url, used in alert links); default: the ingress, else the in-cluster Service'),
   externalLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}),
+  shards: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(32)
+    .default(1)
+    .describe('Prometheus shards, each scraping its part of the targets (hashmod of the address), each with `replicas` replicas; more than 1 needs components.thanos (the global query layer and rule evaluation)'),
+  remoteWrite: RemoteWriteList.default([]).describe('long-term stores every sample is also sent to (Thanos Receive, Mimir, VictoriaMetrics, Cortex, a managed endpoint)'),
 });
 
 export const AlertmanagerConfig = z.strictObject({
@@ -128,6 +140,7 @@ export const Components = z.strictObject({
   kibana: KibanaConfig,
   filebeat: FilebeatConfig,
   jaeger: JaegerConfig,
+  thanos: ThanosConfig.describe('Thanos: long-term storage in a bucket, a global query view with HA deduplication, multi-cluster'),
 });
 
 const noCredentialsInUrl = (url: string): boolean => {
@@ -252,6 +265,8 @@ export const EnvironmentConfig = z
     refineScrape(env, ctx);
     refineDatasources(env, ctx);
     refineExportersAndProbes(env, ctx);
+    refinePrometheusScale(env, ctx);
+    refineThanos(env, ctx);
     const escalateTo = env.alerting.escalateTo;
     if (escalateTo !== undefined && !(escalateTo in env.alerting.extraReceivers)) {
       const known = Object.keys(env.alerting.extraReceivers);
@@ -304,7 +319,7 @@ export const EnvironmentConfig = z
 
 /** What the logs and traces components need of each other and of a production environment. */
 function refineLogsAndTraces(
-  env: { tier: string; components: z.output<typeof Components> },
+  env: { tier: string; components: z.output<typeof Components>; logs: z.output<typeof LogsConfig> },
   ctx: z.RefinementCtx,
 ): void {
   const { elasticsearch: es, logstash, kibana, jaeger, filebeat } = env.components;
@@ -313,7 +328,10 @@ function refineLogsAndTraces(
   };
   if (es.enabled && es.replicas > 1 && !es.transportTls) {
     issue(['elasticsearch', 'transportTls'], `is required when elasticsearch.replicas > 1 (got ${es.replicas}): Elasticsearch 8 with security on refuses to form a cluster without transport TLS`);
+  } else if (es.enabled && es.tiers && !es.transportTls) {
+    issue(['elasticsearch', 'transportTls'], 'is required when elasticsearch.tiers is set: the warm nodes make a cluster of several nodes, which Elasticsearch 8 with security on refuses to form without transport TLS');
   }
+  if (es.enabled && es.tiers) refineTiers(es.tiers, es.replicas, env.logs, issue);
   if (!es.enabled) {
     for (const [name, on] of [['logstash', logstash.enabled], ['kibana', kibana.enabled]] as const) {
       if (on) issue([name, 'enabled'], 'needs components.elasticsearch.enabled: it reads or writes Elasticsearch');
@@ -325,10 +343,34 @@ function refineLogsAndTraces(
   if (es.enabled) {
     if (es.replicas < 3) issue(['elasticsearch', 'replicas'], `must be at least 3 in a production environment (a quorum of master-eligible nodes), got ${es.replicas}`);
     if (es.storage.type !== 'persistent') issue(['elasticsearch', 'storage', 'type'], 'must be "persistent" in a production environment');
+    if (es.tiers && es.tiers.warm.storage.type !== 'persistent') issue(['elasticsearch', 'tiers', 'warm', 'storage', 'type'], 'must be "persistent" in a production environment');
   }
   if (logstash.enabled && logstash.queue.type !== 'persisted') issue(['logstash', 'queue', 'type'], 'must be "persisted" in a production environment, so that a restart loses no event');
   if (kibana.enabled && kibana.ingress.enabled && !kibana.ingress.tlsSecret) issue(['kibana', 'ingress', 'tlsSecret'], 'is required for an ingress in a production environment');
   if (jaeger.enabled && jaeger.mode !== 'distributed') issue(['jaeger', 'mode'], 'must be "distributed" in a production environment');
+}
+
+/**
+ * What ILM and shard allocation need of the warm tier: an index reaches the warm
+ * phase before its delete phase, and the warm nodes can hold every copy of a shard.
+ */
+function refineTiers(
+  tiers: z.output<typeof ElasticsearchTiers>,
+  hotReplicas: number,
+  logs: z.output<typeof LogsConfig>,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  // An unreadable age is reported by IlmAge itself.
+  const hours = IlmAge.safeParse(tiers.warmAfter).success ? ilmAgeHours(tiers.warmAfter) : Number.NaN;
+  for (const [field, days] of [['retentionDays', logs.retentionDays], ['auditRetentionDays', logs.auditRetentionDays]] as const) {
+    if (hours >= days * 24) {
+      issue(['elasticsearch', 'tiers', 'warmAfter'], `must be below logs.${field} (${days}d), got ${tiers.warmAfter}: the index would be deleted before it reaches the warm nodes`);
+    }
+  }
+  // Indices carry one replica when there are several hot nodes (Elasticsearch.shardReplicas), and a replica never shares a node with its primary.
+  if (hotReplicas > 1 && tiers.warm.replicas < 2) {
+    issue(['elasticsearch', 'tiers', 'warm', 'replicas'], `must be at least 2 when elasticsearch.replicas > 1 (got ${tiers.warm.replicas}): every index keeps a replica, which cannot share a node with its primary, so ILM's migration to one warm node would wait for ever`);
+  }
 }
 
 export type EnvironmentInput = z.input<typeof EnvironmentConfig>;

@@ -13,6 +13,12 @@ export const IMAGES = {
   /** Built from this repository's Dockerfile and pushed to the team's registry. */
   ingest: { repository: 'docker.io/obstack/ingest', tag: '0.1.0' },
   postgres: { repository: 'docker.io/library/postgres', tag: '16.10-bookworm' },
+  /**
+   * Uploads the ingest database's dumps and prunes old ones: rclone on Alpine
+   * (a shell and one static binary, about 25 MB), configured by environment
+   * variables (RCLONE_CONFIG_<REMOTE>_*), with age filters for the retention.
+   */
+  backupUploader: { repository: 'docker.io/rclone/rclone', tag: '1.69.3' },
   /** The Elastic images move together: one version for the whole logs half. */
   elasticsearch: { repository: 'docker.elastic.co/elasticsearch/elasticsearch', tag: ELASTIC_VERSION },
   logstash: { repository: 'docker.elastic.co/logstash/logstash', tag: ELASTIC_VERSION },
@@ -36,6 +42,8 @@ export const IMAGES = {
    * after (env: LABEL, FOLDER, FOLDER_ANNOTATION, REQ_URL; /healthz on HEALTH_PORT).
    */
   k8sSidecar: { repository: 'quay.io/kiwigrid/k8s-sidecar', tag: '2.10.3' },
+  /** One image for every Thanos component (sidecar, query, store, compact, rule). */
+  thanos: { repository: 'quay.io/thanos/thanos', tag: 'v0.39.2' },
 } as const;
 
 export type ImageName = keyof typeof IMAGES;
@@ -54,6 +62,8 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   ingest: 10001,
   /** The postgres user of the Debian-based image. */
   postgres: 999,
+  /** Alpine with no USER of its own: nobody, with HOME and rclone's config in /tmp. */
+  backupUploader: 65534,
   elasticsearch: 1000,
   logstash: 1000,
   kibana: 1000,
@@ -73,4 +83,6 @@ export const IMAGE_UIDS: Record<ImageName, number> = {
   configReloader: 65534,
   /** Python on Alpine with `USER 65534:65534` in its Dockerfile. */
   k8sSidecar: 65534,
+  /** Busybox-based, `USER 1001` in its Dockerfile since v0.32 (root before). The sidecar runs as Prometheus's user instead: it writes into Prometheus's data folder. */
+  thanos: 1001,
 };

@@ -14,6 +14,7 @@ import { IngestService } from './ingest/ingest.js';
 import { READER_ROLE } from './ingest/postgres.js';
 import { type LogsAndTraces, addLogsAndTraces, wireLogsAndTraces } from './logs-traces.js';
 import { JAEGER_PORTS } from './tracing/jaeger-config.js';
+import { type Thanos, addThanos } from './thanos/thanos.js';
 
 export interface ObservabilityStackProps extends ChartProps {
   readonly environment: Environment;
@@ -52,6 +53,8 @@ export class ObservabilityStack extends Chart {
   readonly logsAndTraces: LogsAndTraces;
   /** The PostgreSQL and Redis exporters and the blackbox exporter, each present when the environment asks for it. */
   readonly databasesAndProbes: DatabasesAndProbes;
+  /** Thanos's sidecars, Query, Store Gateway, Compactor and Ruler, when `components.thanos` is on. */
+  readonly thanos?: Thanos;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     const env = props.environment;
@@ -88,6 +91,8 @@ export class ObservabilityStack extends Chart {
           controlPlane: env.controlPlane,
           // The ingest service's /metrics/business needs its key; the service registers that endpoint below.
           componentScrapeSecrets: c.ingest.enabled ? [c.ingest.prometheusKey] : [],
+          // A shard sees a slice of the series: Thanos Ruler evaluates the same rule files over Query instead.
+          evaluateRules: !(c.thanos.enabled && c.prometheus.shards > 1),
         })
       : undefined;
     const ingest = c.ingest.enabled
@@ -146,9 +151,21 @@ export class ObservabilityStack extends Chart {
       if (alertmanager) prometheus.alertTo(alertmanager);
       for (const [file, content] of Object.entries(props.ruleFiles ?? {})) prometheus.addRuleFile(file, content);
     }
+    const thanos = prometheus && c.thanos.enabled
+      ? addThanos(this, env, { prometheus, ...(alertmanager ? { alertmanager } : {}), ruler: c.prometheus.shards > 1 })
+      : undefined;
+    // With Thanos on, dashboards and the ingest service read Query: every shard and replica, deduplicated, and the bucket's history.
+    const metrics = thanos?.query ?? prometheus;
     if (grafana) {
       if (prometheus) {
-        grafana.addDatasource(prometheus, { uid: DATASOURCE_UIDS.prometheus, name: 'Prometheus', type: 'prometheus', isDefault: !c.grafana.datasources.some((d) => d.isDefault), jsonData: { httpMethod: 'POST', timeInterval: env.components.prometheus.scrapeInterval } });
+        // The same uid whichever answers, so every dashboard keeps working when Thanos is turned on.
+        grafana.addDatasource(metrics ?? prometheus, {
+          uid: DATASOURCE_UIDS.prometheus,
+          name: 'Prometheus',
+          type: 'prometheus',
+          isDefault: !c.grafana.datasources.some((d) => d.isDefault),
+          jsonData: { httpMethod: 'POST', timeInterval: env.components.prometheus.scrapeInterval, ...(thanos ? { prometheusType: 'Thanos' } : {}) },
+        });
       }
       if (alertmanager) {
         grafana.addDatasource(alertmanager, {
@@ -182,8 +199,8 @@ export class ObservabilityStack extends Chart {
     }
     if (ingest && prometheus) {
       // The health score, system metrics, trends and bottlenecks come from Prometheus's HTTP API.
-      ingest.queryPrometheus(prometheus);
-      prometheus.allowFrom(ingest);
+      ingest.queryPrometheus(metrics ?? prometheus);
+      (metrics ?? prometheus).allowFrom(ingest);
     }
 
     this.prometheus = prometheus;
@@ -194,5 +211,6 @@ export class ObservabilityStack extends Chart {
     this.ingest = ingest;
     this.logsAndTraces = logsAndTraces;
     this.databasesAndProbes = databasesAndProbes;
+    this.thanos = thanos;
   }
 }

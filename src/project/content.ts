@@ -1,7 +1,7 @@
 import type { DashboardFile, Environment, MetricSource, RuleArea } from '../authoring/index.js';
 import { areaGroups, compileRuleAreas, keptDashboards, ownRunbookContent, type RunbookContent } from '../authoring/index.js';
 import { type EnvironmentReferences, environmentReferences } from '../authoring/references.js';
-import { buildDashboards, type DashboardDefinition, environmentDatasources, STACK_DASHBOARDS } from '../../dashboards/index.js';
+import { buildDashboards, type DashboardDefinition, environmentCompileOptions, environmentDatasources, STACK_DASHBOARDS } from '../../dashboards/index.js';
 import { STACK_RULE_AREAS } from '../../rules/index.js';
 import { buildCatalog, type MetricCatalog, STACK_METRIC_SOURCES } from '../validate/index.js';
 
@@ -85,6 +85,7 @@ export interface EnvironmentContent {
 export function environmentContent(env: Environment, content: ProjectContent, teamFolder: (team: string) => string | undefined = () => undefined): EnvironmentContent {
   const dashboards = buildDashboards(keptDashboards(env, content.dashboards), { datasources: environmentDatasources(env) }, (d) =>
     d.team !== undefined ? teamFolder(d.team) : undefined,
+    environmentCompileOptions(env),
   );
   const ruleFiles = compileRuleAreas(env, content.ruleAreas, { availableDashboards: new Set(dashboards.map((d) => d.uid)) });
   const catalog = buildCatalog([...content.metrics, ...content.ruleAreas.flatMap((a) => a.metrics ?? [])]);

@@ -257,6 +257,8 @@ export function environmentFragment(s: Sizing, retention: string): Record<string
       resources: s.prometheus.pod,
       storage: { type: 'persistent', size: s.prometheus.volume },
       retention: { time: retention, size: s.prometheus.retentionSize },
+      // Each shard gets the replicas, resources and volume above; one shard is the default and stays unwritten.
+      ...(s.prometheus.shards > 1 ? { shards: s.prometheus.shards } : {}),
     },
   };
   if (s.elasticsearch) {

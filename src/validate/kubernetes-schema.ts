@@ -30,10 +30,11 @@ const DATA_MAX_BYTES = 1024 * 1024;
  * checks the syntax rules the schema does not express (names, labels, selectors).
  */
 export function validateKubernetesSchema(objects: readonly unknown[]): Finding[] {
-  return objects.flatMap((object, index) => validateObject(object, index));
+  return objects.flatMap((object, index) => validateKubernetesObject(object, index));
 }
 
-function validateObject(object: unknown, index: number): Finding[] {
+/** The schema checks of one object; what it reads is the object and, for an object without a name, its index in the list. */
+export function validateKubernetesObject(object: unknown, index: number): Finding[] {
   const ref = objectRef(object, index);
   if (!isRecord(object)) {
     return [{ check: "schema", object: `<object #${index}>`, message: `a manifest must be an object, got ${describe(object)}` }];

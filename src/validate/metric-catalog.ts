@@ -1,10 +1,12 @@
 import type { MetricSource, MetricType } from '../authoring/metrics.js';
 import { DATABASE_AND_PROBE_SOURCES } from './metric-catalog-exporters.js';
 import { CONTROL_PLANE_SOURCES } from './metric-catalog-control-plane.js';
+import { THANOS_SOURCE } from './metric-catalog-thanos.js';
 
 export type { MetricSource, MetricType };
 export { DATABASE_AND_PROBE_SOURCES };
 export { CONTROL_PLANE_SOURCES };
+export { THANOS_SOURCE };
 
 export interface CatalogEntry {
   readonly type: MetricType;
@@ -84,6 +86,17 @@ export const STACK_SOURCES: readonly MetricSource[] = [
       prometheus_http_requests_total: 'counter',
       prometheus_http_request_duration_seconds: 'histogram',
       prometheus_engine_query_duration_seconds: 'summary',
+      // Remote write, per queue (remote_name, url): Prometheus 3's names.
+      prometheus_remote_storage_samples_total: 'counter',
+      prometheus_remote_storage_samples_failed_total: 'counter',
+      prometheus_remote_storage_samples_retried_total: 'counter',
+      prometheus_remote_storage_samples_pending: 'gauge',
+      prometheus_remote_storage_queue_highest_timestamp_seconds: 'gauge',
+      prometheus_remote_storage_queue_highest_sent_timestamp_seconds: 'gauge',
+      prometheus_remote_storage_shards: 'gauge',
+      prometheus_remote_storage_shards_desired: 'gauge',
+      prometheus_remote_storage_shards_max: 'gauge',
+      prometheus_remote_storage_shards_min: 'gauge',
     },
   },
   {
@@ -183,6 +196,8 @@ export const STACK_SOURCES: readonly MetricSource[] = [
       kube_daemonset_status_number_misscheduled: 'gauge',
       kube_job_failed: 'gauge',
       kube_job_status_failed: 'gauge',
+      kube_cronjob_status_last_successful_time: 'gauge',
+      kube_cronjob_created: 'gauge',
       kube_node_status_condition: 'gauge',
       kube_node_status_allocatable: 'gauge',
       kube_persistentvolumeclaim_info: 'info',
@@ -244,6 +259,11 @@ export const LOGS_AND_TRACES_SOURCES: readonly MetricSource[] = [
       elasticsearch_indices_store_size_bytes: 'gauge',
       elasticsearch_indices_indexing_index_total: 'counter',
       elasticsearch_breakers_tripped: 'counter',
+      // The snapshot collector (--collector.snapshots, on when the environment takes snapshots).
+      elasticsearch_snapshot_stats_latest_snapshot_timestamp_seconds: 'gauge',
+      elasticsearch_snapshot_stats_number_of_snapshots: 'gauge',
+      elasticsearch_snapshot_stats_snapshot_total_shards: 'gauge',
+      elasticsearch_snapshot_stats_snapshot_failed_shards: 'gauge',
     },
   },
   {
@@ -376,7 +396,7 @@ export const APPLICATION_CONVENTIONS: MetricSource = {
 // ─── END OF COORDINATED NAMES ─────────────────────────────────────────────────
 
 /** Every source of the stack's catalog, in the order a name is first taken from. */
-export const STACK_METRIC_SOURCES: readonly MetricSource[] = [PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...CONTROL_PLANE_SOURCES, ...LOGS_AND_TRACES_SOURCES, ...DATABASE_AND_PROBE_SOURCES, INGEST_SOURCE, APPLICATION_CONVENTIONS];
+export const STACK_METRIC_SOURCES: readonly MetricSource[] = [PROMETHEUS_SYNTHETIC, ...STACK_SOURCES, ...CONTROL_PLANE_SOURCES, ...LOGS_AND_TRACES_SOURCES, ...DATABASE_AND_PROBE_SOURCES, THANOS_SOURCE, INGEST_SOURCE, APPLICATION_CONVENTIONS];
 
 /** Builds a catalog from sources; a histogram or summary adds its `_bucket`/`_sum`/`_count` series. */
 export function buildCatalog(sources: readonly MetricSource[]): MetricCatalog {

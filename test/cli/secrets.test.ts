@@ -75,7 +75,7 @@ describe('obstack secrets', () => {
     expect(byName.get('alertmanager-pagerduty')!.keys).toEqual([{ key: 'routing-key', holds: 'Events API v2 integration key', declaredAt: ['alerting.receivers.pagerduty.routingKey'] }]);
     expect(byName.get('alertmanager-pagerduty')!.command).toContain(`--from-literal=routing-key='<Events API v2 integration key>'`);
     expect(byName.get('ingest-postgres')!.readBy).toEqual(['grafana', 'ingest', 'ingest-postgres', 'postgres-exporter-ingest']);
-    expect(byName.get('ingest-postgres')!.keys.map((k) => k.key)).toEqual(['password', 'reader-password']);
+    expect(byName.get('ingest-postgres')!.keys.map((k) => k.key)).toEqual(['monitor-password', 'password', 'reader-password', 'superuser-password']);
     expect(byName.get('grafana-admin')!.keys.map((k) => k.key)).toEqual(['admin-password', 'admin-user']);
     expect(byName.get('grafana-tls')).toMatchObject({ type: 'kubernetes.io/tls', readBy: ['grafana'] });
     expect(byName.get('grafana-tls')!.command).toBe('kubectl create secret tls grafana-tls -n obstack --cert=<path/to/tls.crt> --key=<path/to/tls.key>');

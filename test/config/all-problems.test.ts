@@ -166,7 +166,7 @@ describe('unknown fields at any depth', () => {
     expect(check.issues.map((i) => `${i.line}: ${i.path}: ${i.message}`)).toEqual([
       '4: components.prometheus.replica: unknown field "replica"; did you mean "replicas"?',
       '8: components.prometheus.storage.storageClas: unknown field "storageClas"; did you mean "storageClass"?',
-      '9: components.prometheus.qwertyuiop: unknown field "qwertyuiop"; known fields: enabled, replicas, resources, image, storage, retention, scrapeInterval, evaluationInterval, ingress, externalUrl, externalLabels',
+      '9: components.prometheus.qwertyuiop: unknown field "qwertyuiop"; known fields: enabled, replicas, resources, image, storage, retention, scrapeInterval, evaluationInterval, ingress, externalUrl, externalLabels, shards, remoteWrite',
       '15: alerting.receivers.slack.chanel: unknown field "chanel"; did you mean "channel"?',
     ]);
     expect(check.issues[2]?.message).not.toContain('did you mean');

@@ -50,7 +50,9 @@ describe('the PostgreSQL and Redis exporters', () => {
       { name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name: 'shop-db-monitoring', key: 'password' } } },
     ]);
     const ingest = pod('postgres-exporter-ingest').containers[0];
-    expect(ingest.env).toContainEqual({ name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name: 'ingest-postgres', key: 'password' } } });
+    // Its own pg_monitor role, not the owner of the data.
+    expect(ingest.env).toContainEqual({ name: 'DATA_SOURCE_USER', value: 'postgres_exporter' });
+    expect(ingest.env).toContainEqual({ name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name: 'ingest-postgres', key: 'monitor-password' } } });
     expect(ingest.env).toContainEqual({ name: 'DATA_SOURCE_URI', value: 'ingest-postgres.obs-test.svc.cluster.local:5432/ingest?sslmode=disable' });
     const sessions = pod('redis-exporter-sessions').containers[0];
     expect(sessions.env).toContainEqual({ name: 'REDIS_ADDR', value: 'redis://10.1.2.3:6379' });

@@ -22,8 +22,9 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-export function start(command: string, args: readonly string[]): Started {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `command`; `env` is added to this process's environment. */
+export function start(command: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): Started {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -61,9 +62,9 @@ export interface StartedServer {
 }
 
 /** The real Prometheus (Debian's `prometheus`) on a free port of 127.0.0.1, its data in `dataDir`. */
-export async function startPrometheus(configFile: string, dataDir: string, extraArgs: readonly string[] = []): Promise<StartedServer> {
+export async function startPrometheus(configFile: string, dataDir: string, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<StartedServer> {
   const port = await freePort();
-  const server = start('prometheus', [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`, `--storage.tsdb.path=${dataDir}`, ...extraArgs]);
+  const server = start('prometheus', [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`, `--storage.tsdb.path=${dataDir}`, ...extraArgs], env);
   return { server, base: `http://127.0.0.1:${port}` };
 }
 

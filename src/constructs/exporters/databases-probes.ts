@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { type Environment, IMAGES, parseTarget } from '../../config/index.js';
-import type { IngestPostgres } from '../ingest/postgres.js';
+import { MONITOR_ROLE, type IngestPostgres } from '../ingest/postgres.js';
 import { flowTo } from './address-flow.js';
 import { BlackboxExporter } from './blackbox-exporter.js';
 import { PostgresExporter } from './postgres-exporter.js';
@@ -27,13 +27,13 @@ export function addDatabasesAndProbes(scope: Construct, env: Environment, ingest
   const postgres: PostgresExporter[] = [];
   const ingestDb = env.components.ingest.database;
   if (pg.ingest && ingestDatabase && ingestDb.type === 'in-cluster') {
-    // The service's own login: the database has no other role that may read every session's activity.
+    // A pg_monitor role of its own: it reads every session's activity and the statistics, and no table.
     const exporter = new PostgresExporter(scope, 'PostgresExporterIngest', {
       ...common,
       name: 'ingest',
       image: pg.image ?? IMAGES.postgresExporter,
       resources: pg.resources,
-      target: { address: `${ingestDatabase.host(env.clusterDomain)}:${ingestDatabase.port}`, database: 'ingest', user: 'ingest', password: ingestDb.password, sslMode: 'disable' },
+      target: { address: `${ingestDatabase.host(env.clusterDomain)}:${ingestDatabase.port}`, database: 'ingest', user: MONITOR_ROLE, password: ingestDb.monitorPassword, sslMode: 'disable' },
       databaseFlow: { peers: [{ pods: ingestDatabase.selector }], ports: [{ port: ingestDatabase.port }] },
     });
     ingestDatabase.allowFrom(exporter);

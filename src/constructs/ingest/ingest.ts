@@ -67,7 +67,11 @@ export class IngestService extends StackComponent {
         resources: db.resources,
         image: db.image ?? IMAGES.postgres,
         password: db.password,
+        superuserPassword: db.superuserPassword,
         readerPassword: db.readerPassword,
+        monitorPassword: db.monitorPassword,
+        ...(db.backup ? { backup: db.backup, backupPassword: db.backup.password } : {}),
+        clusterDomain: this.clusterDomain,
       });
       this.readerPassword = db.readerPassword;
       this.database.allowFrom(this);

@@ -30,7 +30,8 @@ export class ElasticsearchExporter extends ConnectedComponent {
       uid,
       image: props.image,
       resources: props.resources,
-      args: [`--es.uri=${es.url}`, '--es.all', '--es.indices', '--es.ilm', `--web.listen-address=:${PORT}`],
+      // Snapshot statistics (age of the latest good snapshot, state of the last one) when the cluster takes snapshots.
+      args: [`--es.uri=${es.url}`, '--es.all', '--es.indices', '--es.ilm', ...(es.snapshots ? ['--collector.snapshots'] : []), `--web.listen-address=:${PORT}`],
       env: [
         { name: 'ES_USERNAME', value: 'monitoring' },
         { name: 'ES_PASSWORD', valueFrom: { secretKeyRef: { name: es.users.monitoring.secretName, key: es.users.monitoring.key } } },

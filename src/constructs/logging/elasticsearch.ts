@@ -1,16 +1,14 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
-import { checksum } from '../common/checksum.js';
+import { StackComponent } from '../common/component.js';
+import { podSecurityContext } from '../common/security.js';
 import { ConnectedComponent } from './connected.js';
-import { containerSecurityContext, podSecurityContext, resourceRequirements } from '../common/security.js';
-import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { secretEnv } from './tool-pod.js';
-import { yamlText } from '../../config/yaml-text.js';
+import { repositoryPort } from './snapshots.js';
+import { HTTP, TRANSPORT, nodeConfig, nodeFiles, nodeStatefulSet } from './node-set.js';
 
 export type ElasticsearchSettings = Environment['components']['elasticsearch'];
 
@@ -23,10 +21,14 @@ export interface ElasticsearchProps {
   readonly clusterDomain?: string;
 }
 
-const HTTP = 9200;
-const TRANSPORT = 9300;
-const HOME = '/usr/share/elasticsearch';
-const CERTS = `${HOME}/config/certs`;
+/**
+ * With tiers, the nodes of `elasticsearch`: the master-eligible set, the ingest
+ * pipelines, the backing indices being written (data_hot) and every index that
+ * is not a data stream (data_content: Jaeger's, Kibana's, the system indices).
+ */
+export const HOT_ROLES = ['master', 'data_hot', 'data_content', 'ingest'] as const;
+/** The warm nodes hold data only; ILM's migrate action moves the older backing indices to them. */
+export const WARM_ROLES = ['data_warm'] as const;
 
 /** Bytes of a Kubernetes memory quantity (`1Gi`, `1536Mi`, `2G`). */
 export function memoryBytes(q: string): number {
@@ -52,12 +54,20 @@ export function heapMiB(memoryLimit: string, percent: number): number {
  * and holding data, transport TLS from a Secret when there is more than one
  * node, no mmap (so no privileged sysctl), heap from the memory limit, and
  * its whole configuration from a ConfigMap copied into a writable folder.
+ * With tiers these nodes are the hot tier, and `warm` a second StatefulSet of
+ * data-only nodes in the same cluster.
  */
 export class Elasticsearch extends ConnectedComponent {
   readonly port = HTTP;
   readonly replicas: number;
   readonly users: ElasticsearchSettings['users'];
   readonly image: Image;
+  /** Snapshots to an object store, when the environment asks for them; the setup Job registers the repository and policy. */
+  readonly snapshots: ElasticsearchSettings['snapshots'];
+  /** Hot/warm tiers, when the environment asks for them; the setup Job adds the warm phase to the ILM policies. */
+  readonly tiers: ElasticsearchSettings['tiers'];
+  /** The warm nodes, with tiers. */
+  readonly warm?: ElasticsearchWarmNodes;
   private readonly clusterDomain: string;
 
   constructor(scope: Construct, id: string, props: ElasticsearchProps) {
@@ -73,40 +83,36 @@ export class Elasticsearch extends ConnectedComponent {
     this.replicas = settings.replicas;
     this.users = settings.users;
     this.image = props.image;
+    this.snapshots = settings.snapshots;
+    this.tiers = settings.tiers;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     const uid = IMAGE_UIDS.elasticsearch;
     const replicas = settings.replicas;
     if (replicas > 1 && !settings.transportTls) {
       throw new Error(`elasticsearch with ${replicas} replicas needs transportTls: Elasticsearch 8 refuses a multi-node cluster without transport TLS`);
     }
+    if (this.tiers && !settings.transportTls) {
+      throw new Error('elasticsearch with tiers needs transportTls: the warm nodes make a multi-node cluster, which Elasticsearch 8 refuses without transport TLS');
+    }
+    if (this.tiers && this.shardReplicas > 0 && this.tiers.warm.replicas <= this.shardReplicas) {
+      throw new Error(`tiers.warm.replicas must be at least ${this.shardReplicas + 1} to hold an index and its replica, got ${this.tiers.warm.replicas}`);
+    }
     const heap = heapMiB(settings.resources.limits.memory, settings.heapPercent);
     const headlessName = `${this.name}-headless`;
+    const seedHosts = `${headlessName}.${this.namespace}.svc.${this.clusterDomain}`;
+    const cluster = `obstack-${props.instance}`;
 
     this.addServiceAccount();
-    const files = {
-      'elasticsearch.yml': this.renderConfig(props.instance, headlessName),
-      // Heap comes from ES_JAVA_OPTS; the rest mirrors the image's own jvm.options.
-      'jvm.options': [
-        '-XX:+UseG1GC',
-        '-Djava.io.tmpdir=${ES_TMPDIR}',
-        '-XX:+HeapDumpOnOutOfMemoryError',
-        '-XX:+ExitOnOutOfMemoryError',
-        '-XX:HeapDumpPath=data',
-        '-XX:ErrorFile=logs/hs_err_pid%p.log',
-        '',
-      ].join('\n'),
-      // Console only, in ECS JSON: the container's stdout is what Filebeat collects.
-      'log4j2.properties': [
-        'status = error',
-        'appender.console.type = Console',
-        'appender.console.name = console',
-        'appender.console.layout.type = ECSJsonLayout',
-        'appender.console.layout.dataset = elasticsearch.server',
-        'rootLogger.level = info',
-        'rootLogger.appenderRef.console.ref = console',
-        '',
-      ].join('\n'),
-    };
+    const files = nodeFiles(
+      nodeConfig({
+        cluster,
+        ...(this.snapshots ? { snapshots: this.snapshots } : {}),
+        ...(this.tiers ? { roles: HOT_ROLES } : {}),
+        ...(replicas > 1 || this.tiers
+          ? { discovery: { seedHosts, initialMasters: Array.from({ length: replicas }, (_, i) => `${this.name}-${i}`) } }
+          : {}),
+      }),
+    );
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: 'elasticsearch-config', labels: this.labels }, data: files });
 
     new k8s.KubeService(this, 'HeadlessService', {
@@ -122,99 +128,54 @@ export class Elasticsearch extends ConnectedComponent {
         ],
       },
     });
+    // Clients reach the hot nodes only: they hold the ingest role and the indices being written, and coordinate every search.
     new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
       spec: { type: 'ClusterIP', selector: this.selector, ports: [{ name: 'http', port: HTTP, targetPort: k8s.IntOrString.fromString('http') }] },
     });
 
-    const data = dataVolume('data', settings.storage, this.labels);
     const image = `${props.image.repository}:${props.image.tag}`;
-    const writable: k8s.VolumeMount[] = [
-      { name: 'data', mountPath: `${HOME}/data` },
-      { name: 'logs', mountPath: `${HOME}/logs` },
-      { name: 'config', mountPath: `${HOME}/config` },
-      { name: 'tmp', mountPath: '/tmp' },
-    ];
-    const tls = settings.transportTls;
-    const readiness: k8s.Probe = {
-      // Ready once this node answers an authenticated request; the cluster's health is the exporter's business.
-      exec: {
-        command: [
-          '/bin/bash',
-          '-c',
-          'code="$(curl -s -o /dev/null -w "%{http_code}" -u "elastic:$ELASTIC_PASSWORD" "http://127.0.0.1:9200/_cluster/health?local=true")"; [ "$code" = 200 ]',
-        ],
-      },
-      initialDelaySeconds: 20,
-      periodSeconds: 10,
-      timeoutSeconds: 5,
-      failureThreshold: 3,
-    };
-
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: headlessName,
-        replicas,
-        // Nodes start together so that the initial masters can elect one another.
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: this.selector },
-        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
-        template: {
-          metadata: { labels: this.labels, annotations: { 'checksum/config': checksum(...Object.values(files)) } },
-          spec: {
-            ...this.podBasics(uid, replicas),
-            terminationGracePeriodSeconds: 120,
-            enableServiceLinks: false,
-            initContainers: [
-              {
-                // The keystore is written into the config folder, so it must be writable: copy the ConfigMap into an emptyDir.
-                name: 'config',
-                image,
-                command: ['/bin/bash', '-c', `cp /mnt/config/* ${HOME}/config/`],
-                resources: resourceRequirements({ requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } }),
-                securityContext: containerSecurityContext(uid),
-                volumeMounts: [{ name: 'config-source', mountPath: '/mnt/config', readOnly: true }, ...writable],
-              },
-            ],
-            containers: [
-              {
-                name: 'elasticsearch',
-                image,
-                env: [
-                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'ES_JAVA_OPTS', value: `-Xms${heap}m -Xmx${heap}m` },
-                  // The image's entrypoint puts it into the keystore as the bootstrap password of the elastic user.
-                  secretEnv('ELASTIC_PASSWORD', settings.users.elastic),
-                ],
-                ports: [
-                  { name: 'http', containerPort: HTTP },
-                  { name: 'transport', containerPort: TRANSPORT },
-                ],
-                resources: resourceRequirements(settings.resources),
-                securityContext: containerSecurityContext(uid),
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('transport') }, initialDelaySeconds: 60, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
-                readinessProbe: readiness,
-                volumeMounts: [...writable, ...(tls ? [{ name: 'transport-tls', mountPath: CERTS, readOnly: true }] : [])],
-              },
-            ],
-            volumes: [
-              { name: 'config-source', configMap: { name: 'elasticsearch-config' } },
-              { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-              { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              ...(tls ? [{ name: 'transport-tls', secret: { secretName: tls.secretName } }] : []),
-              ...data.volumes,
-            ],
-          },
-        },
-      },
+    nodeStatefulSet(this, 'Resource', {
+      name: this.name,
+      labels: this.labels,
+      selector: this.selector,
+      replicas,
+      serviceName: headlessName,
+      image,
+      uid,
+      resources: settings.resources,
+      heapMiB: heap,
+      storage: settings.storage,
+      configMap: 'elasticsearch-config',
+      files,
+      podBasics: this.podBasics(uid, replicas),
+      elasticPassword: settings.users.elastic,
+      ...(settings.transportTls ? { transportTls: settings.transportTls } : {}),
+      ...(this.snapshots ? { snapshots: this.snapshots } : {}),
     });
 
     if (replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
     // Nodes talk to each other on the transport port, and the readiness probe uses HTTP locally.
     this.ingress.push({ peers: [{ pods: this.selector }], ports: [{ port: HTTP }, { port: TRANSPORT }] });
     this.egress.push({ peers: [{ pods: this.selector }], ports: [{ port: HTTP }, { port: TRANSPORT }] });
+    // Every node writes its shards' snapshot files to the object store itself; its addresses are not known in advance.
+    if (this.snapshots) this.egress.push({ peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: repositoryPort(this.snapshots) }] });
+    if (this.tiers && settings.transportTls) {
+      this.warm = new ElasticsearchWarmNodes(this, 'Warm', {
+        namespace: props.namespace,
+        instance: props.instance,
+        image: props.image,
+        settings,
+        tiers: this.tiers,
+        transportTls: settings.transportTls,
+        cluster,
+        seedHosts,
+        hot: this,
+      });
+      // The cluster's nodes, hot and warm, form one transport mesh.
+      this.ingress.push({ peers: [{ pods: this.warm.selector }], ports: [{ port: TRANSPORT }] });
+      this.egress.push({ peers: [{ pods: this.warm.selector }], ports: [{ port: TRANSPORT }] });
+    }
     this.addNetworkPolicy();
   }
 
@@ -238,35 +199,100 @@ export class Elasticsearch extends ConnectedComponent {
     this.allowFrom(client, [{ port: HTTP }]);
     client.allowTo(this, HTTP);
   }
+}
 
-  private renderConfig(instance: string, headless: string): string {
-    const multi = this.replicas > 1;
-    const config: Record<string, unknown> = {
-      'cluster.name': `obstack-${instance}`,
-      'node.name': '${POD_NAME}',
-      'network.host': '0.0.0.0',
-      // mmap would need vm.max_map_count raised on the node by a privileged init container; niofs needs nothing.
-      'node.store.allow_mmap': false,
-      'xpack.security.enabled': true,
-      'xpack.security.enrollment.enabled': false,
-      'xpack.security.http.ssl.enabled': false,
-      'xpack.ml.enabled': false,
-      'ingest.geoip.downloader.enabled': false,
-      'action.destructive_requires_name': true,
-    };
-    if (multi) {
-      Object.assign(config, {
-        'discovery.seed_hosts': [`${headless}.${this.namespace}.svc.${this.clusterDomain}`],
-        'cluster.initial_master_nodes': Array.from({ length: this.replicas }, (_, i) => `${this.name}-${i}`),
-        'xpack.security.transport.ssl.enabled': true,
-        'xpack.security.transport.ssl.verification_mode': 'certificate',
-        'xpack.security.transport.ssl.key': 'certs/tls.key',
-        'xpack.security.transport.ssl.certificate': 'certs/tls.crt',
-        'xpack.security.transport.ssl.certificate_authorities': ['certs/ca.crt'],
-      });
-    } else {
-      config['discovery.type'] = 'single-node';
-    }
-    return yamlText(config);
+export interface ElasticsearchWarmNodesProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly image: Image;
+  readonly settings: ElasticsearchSettings;
+  readonly tiers: NonNullable<ElasticsearchSettings['tiers']>;
+  readonly transportTls: { readonly secretName: string };
+  /** `cluster.name` of the hot nodes. */
+  readonly cluster: string;
+  /** The hot nodes' headless Service: the master-eligible nodes a warm node asks to join. */
+  readonly seedHosts: string;
+  /** The hot nodes: their pods are the warm nodes' transport peers, and their ServiceAccount is shared. */
+  readonly hot: { readonly name: string; readonly selector: Record<string, string> };
+}
+
+/**
+ * The warm tier: data-only nodes (`node.roles: [data_warm]`) that join the
+ * hot nodes' cluster. They are not master-eligible, so the voting
+ * configuration stays the hot set's odd number of nodes (three in
+ * production): adding or removing warm nodes never changes the quorum, and
+ * the elected master never shares a node busy with merges and searches over
+ * old data. They are not behind the HTTP Service either: clients write to
+ * the ingest nodes and any node coordinates a search across both tiers.
+ */
+export class ElasticsearchWarmNodes extends StackComponent {
+  constructor(scope: Construct, id: string, props: ElasticsearchWarmNodesProps) {
+    super(scope, id, {
+      name: 'elasticsearch-warm',
+      namespace: props.namespace,
+      instance: props.instance,
+      version: props.image.tag,
+      component: 'logs-storage',
+      ports: [{ port: TRANSPORT }],
+    });
+    const { settings, tiers } = props;
+    const warm = tiers.warm;
+    const uid = IMAGE_UIDS.elasticsearch;
+    const headlessName = `${this.name}-headless`;
+    const configMap = `${this.name}-config`;
+    const files = nodeFiles(
+      nodeConfig({
+        cluster: props.cluster,
+        ...(settings.snapshots ? { snapshots: settings.snapshots } : {}),
+        roles: WARM_ROLES,
+        discovery: { seedHosts: props.seedHosts },
+      }),
+    );
+    new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMap, labels: this.labels }, data: files });
+    // Governs the StatefulSet (stable pod names); the nodes find the cluster through the hot nodes' Service.
+    new k8s.KubeService(this, 'HeadlessService', {
+      metadata: { name: headlessName, labels: this.labels },
+      spec: {
+        clusterIp: 'None',
+        publishNotReadyAddresses: true,
+        selector: this.selector,
+        ports: [{ name: 'transport', port: TRANSPORT, targetPort: k8s.IntOrString.fromString('transport') }],
+      },
+    });
+    nodeStatefulSet(this, 'Resource', {
+      name: this.name,
+      labels: this.labels,
+      selector: this.selector,
+      replicas: warm.replicas,
+      serviceName: headlessName,
+      image: `${props.image.repository}:${props.image.tag}`,
+      uid,
+      resources: warm.resources,
+      heapMiB: heapMiB(warm.resources.limits.memory, settings.heapPercent),
+      storage: warm.storage,
+      configMap,
+      files,
+      podBasics: {
+        serviceAccountName: props.hot.name,
+        automountServiceAccountToken: false,
+        securityContext: podSecurityContext(uid),
+        ...(warm.replicas > 1 ? { affinity: spreadAffinity(this.selector) } : {}),
+      },
+      elasticPassword: settings.users.elastic,
+      transportTls: props.transportTls,
+      ...(settings.snapshots ? { snapshots: settings.snapshots } : {}),
+    });
+    if (warm.replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
+    const nodes = [{ pods: props.hot.selector }, { pods: this.selector }];
+    this.ingress.push({ peers: nodes, ports: [{ port: TRANSPORT }] });
+    this.egress.push({ peers: nodes, ports: [{ port: TRANSPORT }] });
+    // A warm node writes the snapshot files of the shards it holds.
+    if (settings.snapshots) this.egress.push({ peers: [{ cidr: '0.0.0.0/0' }], ports: [{ port: repositoryPort(settings.snapshots) }] });
+    this.addNetworkPolicy();
+  }
+
+  /** The warm nodes are scraped through the exporter, like the hot ones. */
+  get scrapeEndpoints(): readonly ScrapeEndpoint[] {
+    return [];
   }
 }

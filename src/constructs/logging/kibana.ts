@@ -9,7 +9,7 @@ import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequir
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { ConnectedComponent } from './connected.js';
 import { type Elasticsearch, memoryBytes } from './elasticsearch.js';
-import { LOGS_INDEX_PATTERN } from './index-setup.js';
+import { LOG_STREAMS, LOGS_INDEX_PATTERN } from './index-setup.js';
 import { SHELL_LIBRARY, secretEnv, toolPodTemplate } from './tool-pod.js';
 
 export type KibanaSettings = Environment['components']['kibana'];
@@ -26,20 +26,115 @@ export interface KibanaProps {
 
 const PORT = 5601;
 
-/** The logs data view Kibana opens with: application and audit logs by @timestamp. */
-export const LOGS_DATA_VIEW = {
-  data_view: { id: 'obstack-logs', name: 'Logs', title: LOGS_INDEX_PATTERN, timeFieldName: '@timestamp' },
-  override: true,
+/** A Kibana saved object as the import API reads it, one per NDJSON line. */
+export interface SavedObject {
+  readonly type: 'index-pattern' | 'search';
+  readonly id: string;
+  readonly attributes: Record<string, unknown>;
+  readonly references: ReadonlyArray<{ readonly name: string; readonly type: string; readonly id: string }>;
+  readonly coreMigrationVersion: string;
+  readonly typeMigrationVersion: string;
+}
+
+/** The data views the stack ships: application logs (the default), audit logs and dead letters. */
+export const DATA_VIEWS = {
+  logs: { id: 'obstack-logs', name: 'Logs', title: LOGS_INDEX_PATTERN },
+  audit: { id: 'obstack-audit', name: 'Audit', title: LOG_STREAMS.audit.pattern },
+  deadLetters: { id: 'obstack-dead-letters', name: 'Dead letters', title: LOG_STREAMS.deadLetters.pattern },
 } as const;
 
-const DATA_VIEW_SCRIPT = `${SHELL_LIBRARY}
+// Objects written in 8.x shapes; Kibana migrates them forward from these versions on import.
+const MIGRATION = { coreMigrationVersion: '8.8.0', typeMigrationVersion: '8.0.0' } as const;
+const INDEX_REF = 'kibanaSavedObjectMeta.searchSourceJSON.index';
+
+function dataView(v: { id: string; name: string; title: string }): SavedObject {
+  return { type: 'index-pattern', id: v.id, attributes: { title: v.title, name: v.name, timeFieldName: '@timestamp' }, references: [], ...MIGRATION };
+}
+
+function savedSearch(o: { id: string; title: string; description: string; dataView: string; query: string; columns: string[]; sort: Array<[string, 'asc' | 'desc']>; breakdownField?: string }): SavedObject {
+  const searchSource = { query: { query: o.query, language: 'kuery' }, filter: [], indexRefName: INDEX_REF };
+  return {
+    type: 'search',
+    id: o.id,
+    attributes: {
+      title: o.title,
+      description: o.description,
+      columns: o.columns,
+      sort: o.sort,
+      ...(o.breakdownField ? { breakdownField: o.breakdownField } : {}),
+      // Kibana stores the search source as JSON text inside the object.
+      kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify(searchSource) },
+    },
+    references: [{ name: INDEX_REF, type: 'index-pattern', id: o.dataView }],
+    ...MIGRATION,
+  };
+}
+
+/** The saved objects the Kibana setup Job imports: data views and the searches "Errors", "Audit" and "Logs by service". */
+export function kibanaSavedObjects(): SavedObject[] {
+  const { logs, audit, deadLetters } = DATA_VIEWS;
+  return [
+    dataView(logs),
+    dataView(audit),
+    dataView(deadLetters),
+    savedSearch({
+      id: 'obstack-search-errors',
+      title: 'Errors',
+      description: 'Lines logged at error level or above (error, critical, fatal), newest first.',
+      dataView: logs.id,
+      query: 'log.level : ("error" or "critical" or "fatal")',
+      columns: ['service.name', 'log.level', 'message', 'error.message', 'http.request.id'],
+      sort: [['@timestamp', 'desc']],
+    }),
+    savedSearch({
+      id: 'obstack-search-audit',
+      title: 'Audit',
+      description: 'Every audited write and refused request, newest first.',
+      dataView: audit.id,
+      query: '',
+      columns: ['user.name', 'event.action', 'event.outcome', 'audit.resource_type', 'audit.resource_id', 'http.request.id'],
+      sort: [['@timestamp', 'desc']],
+    }),
+    savedSearch({
+      id: 'obstack-search-logs-by-service',
+      title: 'Logs by service',
+      description: 'Application logs grouped by service.name, newest first within each.',
+      dataView: logs.id,
+      query: '',
+      columns: ['service.name', 'log.level', 'message'],
+      sort: [['service.name', 'asc'], ['@timestamp', 'desc']],
+      breakdownField: 'service.name',
+    }),
+  ];
+}
+
+/** The NDJSON file of the import API: one JSON.stringify per object. */
+export function savedObjectsNdjson(objects: readonly SavedObject[] = kibanaSavedObjects()): string {
+  return `${objects.map((o) => JSON.stringify(o)).join('\n')}\n`;
+}
+
+/**
+ * Imports the saved objects (overwrite: running again converges) and makes
+ * the logs data view the default. The import answers 200 even when an object
+ * fails, so the script also requires `"success":true`.
+ */
+export const KIBANA_SETUP_SCRIPT = `${SHELL_LIBRARY}
+import_saved_objects() {
+  local file="$1" code
+  code="$(curl -sS -o "$TMPDIR/response" -w '%{http_code}' -X POST -u "$AUTH_USER:$AUTH_PASSWORD" -H 'kbn-xsrf: obstack' --form "file=@$file" "$BASE_URL/api/saved_objects/_import?overwrite=true")" || code=000
+  if [ "$code" != 200 ] || ! grep -q '"success":true' "$TMPDIR/response"; then
+    echo "saved objects import answered $code: $(cat "$TMPDIR/response" 2>/dev/null)" >&2
+    return 1
+  fi
+  echo "saved objects imported"
+}
 wait_for "/api/status"
-call POST "/api/data_views/data_view" "$SETUP_DIR/data-view.json"
+import_saved_objects "$SETUP_DIR/saved-objects.ndjson"
 call POST "/api/data_views/default" "$SETUP_DIR/default.json"
-echo "data view ready"
+echo "kibana ready"
 `;
 
-/** Kibana, connected to Elasticsearch as kibana_system, with the logs data view provisioned by a Job. */
+/** Kibana, connected to Elasticsearch as kibana_system, with its data views and saved searches imported by a Job. */
 export class Kibana extends ConnectedComponent {
   readonly port = PORT;
 
@@ -132,7 +227,7 @@ export class Kibana extends ConnectedComponent {
   }
 }
 
-/** A Job that provisions the logs data view through Kibana's API, idempotently (override: true). */
+/** A Job that imports the saved objects through Kibana's API, idempotently (overwrite=true). */
 class KibanaDataView extends ConnectedComponent {
   constructor(scope: Construct, id: string, props: { namespace: string; instance: string; kibana: Kibana; elasticsearch: Elasticsearch; url: string }) {
     const es = props.elasticsearch;
@@ -145,9 +240,9 @@ class KibanaDataView extends ConnectedComponent {
       ports: [],
     });
     const files = {
-      'run.sh': DATA_VIEW_SCRIPT,
-      'data-view.json': `${JSON.stringify(LOGS_DATA_VIEW, null, 2)}\n`,
-      'default.json': `${JSON.stringify({ data_view_id: LOGS_DATA_VIEW.data_view.id, force: true })}\n`,
+      'run.sh': KIBANA_SETUP_SCRIPT,
+      'saved-objects.ndjson': savedObjectsNdjson(),
+      'default.json': `${JSON.stringify({ data_view_id: DATA_VIEWS.logs.id, force: true })}\n`,
     };
     new k8s.KubeConfigMap(this, 'Files', { metadata: { name: this.name, labels: this.labels }, data: files });
     new k8s.KubeJob(this, 'Resource', {

@@ -10,8 +10,11 @@ import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { ConnectedComponent } from './connected.js';
 import { heapMiB, type Elasticsearch } from './elasticsearch.js';
-import { LOG_STREAMS } from './index-setup.js';
-import { renderPipeline } from './pipeline.js';
+import { LOG_STREAMS, logMappings } from './index-setup.js';
+import { normalizationSteps } from './log-shapes.js';
+import { renderFilters } from './logstash-filters.js';
+import { renderDeadLetterPipeline, renderPipeline } from './pipeline.js';
+import { templateSource } from '../../../templates/index.js';
 import { secretEnv } from './tool-pod.js';
 import { yamlText } from '../../config/yaml-text.js';
 
@@ -26,6 +29,11 @@ export interface LogstashProps {
   readonly exporterImage: Image;
   /** The handlebars source of the pipeline (templates/logstash/pipeline.conf.hbs). */
   readonly pipelineTemplate: string;
+  /**
+   * The handlebars source of the pipeline that reads the dead letter queue.
+   * @default - templates/logstash/dead-letters.conf.hbs
+   */
+  readonly deadLetterTemplate?: string;
 }
 
 export const BEATS_PORT = 5044;
@@ -33,6 +41,12 @@ const API_PORT = 9600;
 export const LOGSTASH_METRICS_PORT = 9198;
 const EXPORTER_PORT = LOGSTASH_METRICS_PORT;
 const HOME = '/usr/share/logstash';
+/** Under path.data, on the data volume: the root filesystem is read-only. */
+const DEAD_LETTER_PATH = `${HOME}/data/dead_letter_queue`;
+/** The cap of the dead letter queue; beyond it the oldest letters are dropped (and counted). */
+export const DEAD_LETTER_QUEUE_MAX_BYTES = '512mb';
+export const MAIN_PIPELINE = 'main';
+export const DEAD_LETTER_PIPELINE = 'dead-letters';
 
 /**
  * Logstash as a StatefulSet, so that each replica keeps its own data folder
@@ -82,8 +96,17 @@ export class Logstash extends ConnectedComponent {
       dataStreamNamespace: 'default',
       labels: { environment: this.props.instance, ...logs.labels },
       personalData: logs.personalData,
+      normalization: renderFilters(normalizationSteps(logMappings().properties as Record<string, unknown>)),
     });
     this.rendered = pipeline;
+    const deadLetters = renderDeadLetterPipeline(this.props.deadLetterTemplate ?? templateSource('logstash/dead-letters.conf.hbs'), {
+      queuePath: DEAD_LETTER_PATH,
+      sourcePipeline: MAIN_PIPELINE,
+      elasticsearchUrl: elasticsearch.url,
+      user: 'logstash_writer',
+      deadLetterDataset: LOG_STREAMS.deadLetters.dataset,
+      dataStreamNamespace: 'default',
+    });
     const files = {
       'logstash.yml': yamlText(
         {
@@ -95,10 +118,20 @@ export class Logstash extends ConnectedComponent {
           'pipeline.ecs_compatibility': 'v8',
           'queue.type': settings.queue.type,
           'queue.max_bytes': settings.queue.maxBytes,
+          // Documents Elasticsearch refuses are kept here, read by the dead-letters pipeline.
+          'dead_letter_queue.enable': true,
+          'path.dead_letter_queue': DEAD_LETTER_PATH,
+          'dead_letter_queue.max_bytes': DEAD_LETTER_QUEUE_MAX_BYTES,
+          'dead_letter_queue.storage_policy': 'drop_older',
           'xpack.monitoring.enabled': false,
         }),
-      'pipelines.yml': stringify([{ 'pipeline.id': 'main', 'path.config': `${HOME}/pipeline/logstash.conf` }]),
+      'pipelines.yml': stringify([
+        { 'pipeline.id': MAIN_PIPELINE, 'path.config': `${HOME}/pipeline/logstash.conf` },
+        // One worker and a memory queue: the dead letter queue on disk is its buffer.
+        { 'pipeline.id': DEAD_LETTER_PIPELINE, 'path.config': `${HOME}/pipeline/dead-letters.conf`, 'pipeline.workers': 1, 'queue.type': 'memory' },
+      ]),
       'logstash.conf': pipeline,
+      'dead-letters.conf': deadLetters,
     };
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: this.name, labels: this.labels }, data: files });
 
@@ -159,6 +192,7 @@ export class Logstash extends ConnectedComponent {
                 volumeMounts: [
                   { name: 'config', mountPath: `${HOME}/config` },
                   { name: 'config-source', mountPath: `${HOME}/pipeline/logstash.conf`, subPath: 'logstash.conf', readOnly: true },
+                  { name: 'config-source', mountPath: `${HOME}/pipeline/dead-letters.conf`, subPath: 'dead-letters.conf', readOnly: true },
                   { name: 'data', mountPath: `${HOME}/data` },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],

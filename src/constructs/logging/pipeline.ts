@@ -32,6 +32,8 @@ export interface PipelineValues {
   readonly dataStreamNamespace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly personalData: ReadonlyArray<{ readonly field: string; readonly action: 'remove' | 'hash' }>;
+  /** The log-shape normalization, rendered by renderFilters from log-shapes.ts (inserted as it is). */
+  readonly normalization: string;
 }
 
 function engine(): typeof Handlebars {
@@ -47,6 +49,8 @@ function engine(): typeof Handlebars {
   hb.registerHelper('lsField', (v: unknown) => new hb.SafeString(logstashFieldReference(String(v))));
   // The text of a field reference, to be passed through lsString.
   hb.registerHelper('lsFieldText', (v: unknown) => logstashFieldReference(String(v)));
+  // Where the normalization keeps a value it could not place (log-shapes.ts).
+  hb.registerHelper('unparsedFieldText', (v: unknown) => `[unparsed]${logstashFieldReference(String(v))}`);
   hb.registerHelper('labelField', (key: unknown) => `[labels]${logstashFieldReference(String(key))}`);
   hb.registerHelper('isRemove', (action: unknown) => action === 'remove');
   return hb;
@@ -54,5 +58,24 @@ function engine(): typeof Handlebars {
 
 /** Renders the pipeline template; every value goes through a helper that escapes or checks it. */
 export function renderPipeline(template: string, values: PipelineValues): string {
+  return renderLogstashConfig(template, values);
+}
+
+export interface DeadLetterPipelineValues {
+  readonly queuePath: string;
+  /** The pipeline whose dead letter queue is read. */
+  readonly sourcePipeline: string;
+  readonly elasticsearchUrl: string;
+  readonly user: string;
+  readonly deadLetterDataset: string;
+  readonly dataStreamNamespace: string;
+}
+
+/** Renders the dead-letter pipeline (templates/logstash/dead-letters.conf.hbs). */
+export function renderDeadLetterPipeline(template: string, values: DeadLetterPipelineValues): string {
+  return renderLogstashConfig(template, values);
+}
+
+function renderLogstashConfig(template: string, values: object): string {
   return engine().compile(template, { strict: true, noEscape: false })(values);
 }

@@ -1,3 +1,4 @@
+import type { RemoteWriteEndpoint } from '../../config/index.js';
 import type { ScrapeEndpoint } from './scrape.js';
 import { secretFile } from './declared-jobs.js';
 import { type Duration, durationSeconds } from '../../authoring/types.js';
@@ -26,6 +27,17 @@ export interface PrometheusConfigInput {
   readonly kubelet?: boolean;
   /** Jobs of the other control-plane parts (control-plane-jobs.ts), after the kubelet's. @default - none */
   readonly controlPlaneJobs?: readonly Record<string, unknown>[];
+  /**
+   * Which part of the targets this Prometheus scrapes: every job keeps only
+   * the targets whose address hashes to `index` modulo `count`, and the
+   * series carry the `prometheus_shard` external label.
+   * @default - not sharded: every target
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** The `cluster` external label, unless externalLabels sets one. @default - none */
+  readonly cluster?: string;
+  /** Stores every sample is also sent to. @default - none */
+  readonly remoteWrite?: readonly RemoteWriteEndpoint[];
 }
 
 type Relabel = Record<string, unknown>;
@@ -168,15 +180,87 @@ export function teamRelabelConfigs(owners: readonly TeamOwnership[]): Relabel[] 
   return rules;
 }
 
+/**
+ * The last relabelling of every job of shard `index` of `count`: keep the
+ * targets whose final address hashes to it. Last, not first, because jobs
+ * rewrite `__address__` (an annotated port, a control-plane pod's metrics
+ * port): a pod discovered once per container port becomes one target only
+ * after that rewrite, and hashing earlier could send its copies to two shards.
+ */
+export function shardRelabelConfigs(index: number, count: number): Relabel[] {
+  return [
+    { source_labels: ['__address__'], modulus: count, target_label: '__tmp_hash', action: 'hashmod' },
+    { source_labels: ['__tmp_hash'], regex: String(index), action: 'keep' },
+  ];
+}
+
+function onShard(job: Record<string, unknown>, shard: { readonly index: number; readonly count: number }): Record<string, unknown> {
+  const own = Array.isArray(job.relabel_configs) ? (job.relabel_configs as Relabel[]) : [];
+  return { ...job, relabel_configs: [...own, ...shardRelabelConfigs(shard.index, shard.count)] };
+}
+
+/** One `remote_write` entry; credentials are files of mounted Secret keys, read at every request. */
+function remoteWriteEntry(e: RemoteWriteEndpoint): Record<string, unknown> {
+  const q = e.queue;
+  const queue: Record<string, unknown> = {
+    ...(q?.capacity !== undefined ? { capacity: q.capacity } : {}),
+    ...(q?.maxShards !== undefined ? { max_shards: q.maxShards } : {}),
+    ...(q?.minShards !== undefined ? { min_shards: q.minShards } : {}),
+    ...(q?.maxSamplesPerSend !== undefined ? { max_samples_per_send: q.maxSamplesPerSend } : {}),
+    ...(q?.batchSendDeadline !== undefined ? { batch_send_deadline: q.batchSendDeadline } : {}),
+  };
+  const w = e.writeRelabel;
+  const relabel: Relabel[] = [
+    ...(w?.keep !== undefined ? [{ source_labels: ['__name__'], regex: w.keep, action: 'keep' }] : []),
+    ...(w?.drop !== undefined ? [{ source_labels: ['__name__'], regex: w.drop, action: 'drop' }] : []),
+    ...(w?.configs ?? []),
+  ];
+  const tls = e.tls;
+  return {
+    name: e.name,
+    url: e.url,
+    ...(e.remoteTimeout ? { remote_timeout: e.remoteTimeout } : {}),
+    ...(e.headers && Object.keys(e.headers).length > 0 ? { headers: { ...e.headers } } : {}),
+    ...(e.bearerToken ? { authorization: { type: 'Bearer', credentials_file: secretFile(e.bearerToken) } } : {}),
+    ...(e.basicAuth ? { basic_auth: { username: e.basicAuth.username, password_file: secretFile(e.basicAuth.password) } } : {}),
+    ...(tls
+      ? {
+          tls_config: {
+            ...(tls.ca ? { ca_file: secretFile(tls.ca) } : {}),
+            ...(tls.serverName ? { server_name: tls.serverName } : {}),
+            ...(tls.insecureSkipVerify ? { insecure_skip_verify: true } : {}),
+          },
+        }
+      : {}),
+    ...(Object.keys(queue).length > 0 ? { queue_config: queue } : {}),
+    ...(relabel.length > 0 ? { write_relabel_configs: relabel } : {}),
+  };
+}
+
 /** The exact prometheus.yml of one environment, as a plain object for the YAML serializer. */
 export function buildPrometheusConfig(input: PrometheusConfigInput): Record<string, unknown> {
+  const shard = input.shard && input.shard.count > 1 ? input.shard : undefined;
   const externalLabels: Record<string, string> = { ...input.externalLabels };
+  if (input.cluster !== undefined && externalLabels.cluster === undefined) externalLabels.cluster = input.cluster;
+  if (shard) externalLabels.prometheus_shard = String(shard.index);
   if (input.replicaLabel) externalLabels.prometheus_replica = '${POD_NAME}';
+  // Every replica receives every alert and deduplicates; the replica label would defeat that, and the shard is
+  // no property of what an alert is about.
+  const dropped = [...(shard ? ['prometheus_shard'] : []), ...(input.replicaLabel ? ['prometheus_replica'] : [])];
   const alertRelabel: Relabel[] = [
     ...teamRelabelConfigs(input.teams ?? []),
-    // Every replica receives every alert and deduplicates; the replica label would defeat that.
-    ...(input.replicaLabel ? [{ regex: 'prometheus_replica', action: 'labeldrop' }] : []),
+    ...(dropped.length > 0 ? [{ regex: dropped.join('|'), action: 'labeldrop' }] : []),
   ];
+  const jobs: Record<string, unknown>[] = [
+    ...input.endpoints.map(endpointJob),
+    ...(input.probeJobs ?? []),
+    ...(input.kubelet ?? true ? [kubeletJob('kubelet'), kubeletJob('cadvisor')] : []),
+    ...(input.controlPlaneJobs ?? []),
+    annotationJob('pod', input.teams ?? []),
+    annotationJob('service', input.teams ?? []),
+    ...(input.declaredJobs ?? []),
+  ];
+  const remoteWrite = input.remoteWrite ?? [];
   return {
     global: {
       scrape_interval: input.scrapeInterval,
@@ -194,14 +278,7 @@ export function buildPrometheusConfig(input: PrometheusConfigInput): Record<stri
           },
         }
       : {}),
-    scrape_configs: [
-      ...input.endpoints.map(endpointJob),
-      ...(input.probeJobs ?? []),
-      ...(input.kubelet ?? true ? [kubeletJob('kubelet'), kubeletJob('cadvisor')] : []),
-      ...(input.controlPlaneJobs ?? []),
-      annotationJob('pod', input.teams ?? []),
-      annotationJob('service', input.teams ?? []),
-      ...(input.declaredJobs ?? []),
-    ],
+    ...(remoteWrite.length > 0 ? { remote_write: remoteWrite.map(remoteWriteEntry) } : {}),
+    scrape_configs: shard ? jobs.map((j) => onShard(j, shard)) : jobs,
   };
 }

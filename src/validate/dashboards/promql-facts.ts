@@ -1,4 +1,4 @@
-import type { SyntaxNode } from '@lezer/common';
+import { IterMode, type SyntaxNode, type TreeCursor } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { syntaxError, unquote } from '../lezer-text.js';
 
@@ -69,6 +69,70 @@ function consumerOf(node: SyntaxNode, text: (n: SyntaxNode) => string): string |
   return undefined;
 }
 
+/**
+ * A selector's matchers, read from its LabelMatchers through one cursor
+ * (unquoted ones first, then quoted ones, as they always were listed), and
+ * the first quoted name alone (`{"metric"}`).
+ */
+function matchersOf(list: SyntaxNode, text: (n: { from: number; to: number }) => string): { matchers: MatcherFact[]; quotedName?: string } {
+  const unquoted: MatcherFact[] = [];
+  const quoted: MatcherFact[] = [];
+  let quotedName: string | undefined;
+  const c = list.cursor();
+  if (c.firstChild()) {
+    do {
+      const kind = c.name;
+      if (kind === 'QuotedLabelName') {
+        quotedName ??= unquote(text(c));
+        continue;
+      }
+      if (kind !== 'UnquotedLabelMatcher' && kind !== 'QuotedLabelMatcher') continue;
+      let name: string | undefined;
+      let quotedLabel: string | undefined;
+      let op: string | undefined;
+      let value: { from: number; to: number } | undefined;
+      if (c.firstChild()) {
+        do {
+          const part = c.name;
+          if (part === 'LabelName') name ??= text(c);
+          else if (part === 'QuotedLabelName') quotedLabel ??= text(c);
+          else if (part === 'MatchOp') op ??= text(c);
+          else if (part === 'StringLiteral') value = { from: c.from, to: c.to };
+        } while (c.nextSibling());
+        c.parent();
+      }
+      const label = name ?? (quotedLabel !== undefined ? unquote(quotedLabel) : undefined);
+      if (label === undefined || op === undefined || value === undefined) continue;
+      (kind === 'UnquotedLabelMatcher' ? unquoted : quoted).push({ name: label, op, value: unquote(text(value)) });
+    } while (c.nextSibling());
+  }
+  return { matchers: quoted.length > 0 ? [...unquoted, ...quoted] : unquoted, ...(quotedName !== undefined ? { quotedName } : {}) };
+}
+
+/** The facts of a VectorSelector (the cursor's node). */
+function selectorFact(c: TreeCursor, text: (n: { from: number; to: number }) => string): SelectorFact {
+  const node = c.node;
+  let id: { from: number; to: number } | undefined;
+  let list: SyntaxNode | undefined;
+  const k = node.cursor();
+  if (k.firstChild()) {
+    do {
+      if (k.name === 'Identifier') id ??= { from: k.from, to: k.to };
+      else if (k.name === 'LabelMatchers') list ??= k.node;
+    } while (k.nextSibling());
+  }
+  const read = list ? matchersOf(list, text) : undefined;
+  const matchers = read ? read.matchers : [];
+  let metric = id ? text(id) : matchers.find((m) => m.name === '__name__' && m.op === '=')?.value;
+  // `{"metric"}`: a quoted name alone (UTF-8 metric names).
+  if (metric === undefined) metric = read?.quotedName;
+  const consumer = consumerOf(node, text);
+  const ranged = node.parent?.name === 'MatrixSelector';
+  const at = { text: text(c), from: c.from };
+  if (metric !== undefined) return consumer !== undefined ? { metric, ...at, matchers, consumer, ranged } : { metric, ...at, matchers, ranged };
+  return consumer !== undefined ? { ...at, matchers, consumer, ranged } : { ...at, matchers, ranged };
+}
+
 function parseUncached(expr: string): PromQLFacts {
   const tree = parser.parse(expr);
   const errors: string[] = [];
@@ -76,54 +140,28 @@ function parseUncached(expr: string): PromQLFacts {
   const ranges: RangeFact[] = [];
   const text = (n: { from: number; to: number }) => expr.slice(n.from, n.to);
 
-  const matchersOf = (node: SyntaxNode): MatcherFact[] => {
-    const list = node.getChild('LabelMatchers');
-    if (!list) return [];
-    const out: MatcherFact[] = [];
-    for (const m of [...list.getChildren('UnquotedLabelMatcher'), ...list.getChildren('QuotedLabelMatcher')]) {
-      const name = m.getChild('LabelName') ?? m.getChild('QuotedLabelName');
-      const op = m.getChild('MatchOp');
-      const value = m.getChildren('StringLiteral').at(-1);
-      if (!name || !op || !value) continue;
-      out.push({ name: name.name === 'QuotedLabelName' ? unquote(text(name)) : text(name), op: text(op), value: unquote(text(value)) });
+  // Every node in document order, as Tree.iterate visits them, read through one cursor.
+  const c = tree.cursor(IterMode.IncludeAnonymous);
+  for (;;) {
+    const type = c.type;
+    if (type.isAnonymous) {
+      // entered, not reported
+    } else if (type.isError) {
+      errors.push(syntaxError(expr, c.from));
+    } else if (type.name === 'VectorSelector') {
+      selectors.push(selectorFact(c, text));
+    } else if (type.name === 'MatrixSelector') {
+      const node = c.node;
+      const duration = node.getChild('DurationExpr') ?? node.lastChild;
+      const fn = consumerOf(node, text);
+      if (duration) ranges.push({ ...(fn !== undefined ? { fn } : {}), from: duration.from, to: duration.to, text: text(duration) });
     }
-    return out;
-  };
+    if (c.firstChild()) continue;
+    while (!c.nextSibling()) if (!c.parent()) return finish(expr, errors, selectors, ranges);
+  }
+}
 
-  tree.iterate({
-    enter(ref) {
-      if (ref.type.isError) {
-        errors.push(syntaxError(expr, ref.from));
-        return;
-      }
-      if (ref.name === 'VectorSelector') {
-        const node = ref.node;
-        const matchers = matchersOf(node);
-        const id = node.getChild('Identifier');
-        let metric = id ? text(id) : matchers.find((m) => m.name === '__name__' && m.op === '=')?.value;
-        if (metric === undefined) {
-          // `{"metric"}`: a quoted name alone (UTF-8 metric names).
-          const quoted = node.getChild('LabelMatchers')?.getChild('QuotedLabelName');
-          if (quoted) metric = unquote(text(quoted));
-        }
-        const consumer = consumerOf(node, text);
-        selectors.push({
-          ...(metric !== undefined ? { metric } : {}),
-          text: text(ref),
-          from: ref.from,
-          matchers,
-          ...(consumer !== undefined ? { consumer } : {}),
-          ranged: node.parent?.name === 'MatrixSelector',
-        });
-        return;
-      }
-      if (ref.name === 'MatrixSelector') {
-        const duration = ref.node.getChild('DurationExpr') ?? ref.node.lastChild;
-        const fn = consumerOf(ref.node, text);
-        if (duration) ranges.push({ ...(fn !== undefined ? { fn } : {}), from: duration.from, to: duration.to, text: text(duration) });
-      }
-    },
-  });
+function finish(expr: string, errors: string[], selectors: SelectorFact[], ranges: RangeFact[]): PromQLFacts {
   if (expr.trim() === '' || /^\s*(#[^\n]*(\n|$)\s*)*$/.test(expr)) errors.push('empty expression');
   return { errors, selectors, ranges };
 }

@@ -87,43 +87,78 @@ export class FindingSink {
    */
   located(text: string): DashboardFinding[] {
     if (this.findings.length === 0) return this.findings;
-    let starts: number[] | undefined;
-    const lineAt = (offset: number): number => {
-      if (!starts) {
-        starts = [0];
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-      }
-      let lo = 0;
-      let hi = starts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (starts[mid]! <= offset) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo + 1;
-    };
-    // Where each string is written, in one pass over the text: many findings, each with anchors to look up.
-    let literals: Map<string, number[]> | undefined;
-    const occurrences = (needle: string): readonly number[] => {
-      if (!literals) {
-        literals = new Map();
-        for (const m of text.matchAll(/"(?:[^"\\\n]|\\.)*"/g)) {
-          const list = literals.get(m[0]);
-          if (list) list.push(m.index);
-          else literals.set(m[0], [m.index]);
-        }
-      }
-      return literals.get(needle) ?? [];
-    };
-    return this.findings.map((f) => {
+    // Where the anchors are written, in one pass over the text's string tokens: the needles are gathered first,
+    // and a token is compared (never copied) only when its length is one of theirs.
+    const anchored = this.findings.map((f) => {
       const anchors = this.anchorsOf(f.path);
-      if (!anchors || anchors.length === 0) return f;
-      const places = occurrences(JSON.stringify(anchors.at(-1)));
-      let at = places[0];
-      if (at === undefined) return f;
-      const hint = anchors.length > 1 ? occurrences(JSON.stringify(anchors[0]))[0] : undefined;
-      if (hint !== undefined) for (const next of places) if (Math.abs(next - hint) < Math.abs(at - hint)) at = next;
-      return { ...f, line: lineAt(at) };
+      if (!anchors || anchors.length === 0) return undefined;
+      return { last: JSON.stringify(anchors.at(-1)), hint: anchors.length > 1 ? JSON.stringify(anchors[0]) : undefined };
+    });
+    const places = stringTokens(
+      text,
+      anchored.flatMap((a) => (a ? (a.hint !== undefined ? [a.last, a.hint] : [a.last]) : [])),
+    );
+    const offsets = anchored.map((a) => {
+      if (!a) return undefined;
+      const found = places.get(a.last) ?? [];
+      let at = found[0];
+      if (at === undefined) return undefined;
+      const hint = a.hint !== undefined ? places.get(a.hint)?.[0] : undefined;
+      if (hint !== undefined) for (const next of found) if (Math.abs(next - hint) < Math.abs(at - hint)) at = next;
+      return at;
+    });
+    const lines = linesAt(text, offsets);
+    return this.findings.map((f, i) => {
+      const line = lines.get(offsets[i] ?? -1);
+      return line === undefined ? f : { ...f, line };
     });
   }
+}
+
+/** The 1-based line of each offset, counting line breaks once up to the last offset. */
+function linesAt(text: string, offsets: ReadonlyArray<number | undefined>): Map<number, number> {
+  const sorted = [...new Set(offsets.filter((o): o is number => o !== undefined))].sort((a, b) => a - b);
+  const lines = new Map<number, number>();
+  let line = 1;
+  let next = text.indexOf('\n');
+  for (const offset of sorted) {
+    while (next >= 0 && next < offset) {
+      line++;
+      next = text.indexOf('\n', next + 1);
+    }
+    lines.set(offset, line);
+  }
+  return lines;
+}
+
+/**
+ * The offsets of the string tokens of a JSON text that equal one of
+ * `needles` (JSON string tokens themselves), in order. The text is valid
+ * JSON (it was parsed), so every quote outside a string opens one and every
+ * unescaped quote inside one closes it.
+ */
+function stringTokens(text: string, needles: readonly string[]): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  if (needles.length === 0) return found;
+  const byLength = new Map<number, string[]>();
+  for (const n of new Set(needles)) {
+    found.set(n, []);
+    const list = byLength.get(n.length);
+    if (list) list.push(n);
+    else byLength.set(n.length, [n]);
+  }
+  for (let start = text.indexOf('"'); start >= 0; ) {
+    let end = text.indexOf('"', start + 1);
+    for (;;) {
+      if (end < 0) return found;
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 92 /* \ */) slashes++;
+      if (slashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    const candidates = byLength.get(end - start + 1);
+    if (candidates) for (const n of candidates) if (text.startsWith(n, start)) found.get(n)!.push(start);
+    start = text.indexOf('"', end + 1);
+  }
+  return found;
 }

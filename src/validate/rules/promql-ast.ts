@@ -1,4 +1,4 @@
-import type { SyntaxNode } from '@lezer/common';
+import type { TreeCursor } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parseDuration } from './duration.js';
 import { unquote } from '../lezer-text.js';
@@ -46,12 +46,6 @@ export type PromNode =
 export const COMPARISON_OPS: ReadonlySet<string> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export const SET_OPS: ReadonlySet<string> = new Set(['and', 'or', 'unless']);
 
-function children(node: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (let c = node.firstChild; c; c = c.nextSibling) out.push(c);
-  return out;
-}
-
 const EXPR_NODES = new Set([
   'AggregateExpr',
   'BinaryExpr',
@@ -69,14 +63,39 @@ const EXPR_NODES = new Set([
   'StepInvariantExpr',
 ]);
 
-function labelList(node: SyntaxNode | undefined | null, src: string): string[] {
-  if (!node) return [];
-  return children(node)
-    .filter((c) => c.name === 'LabelName' || c.name === 'QuotedLabelName')
-    .map((c) => (c.name === 'QuotedLabelName' ? unquote(src.slice(c.from, c.to)) : src.slice(c.from, c.to)));
+/** A child of a node, as the conversion reads it: its name and where it stands. */
+interface Span {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
 }
 
-function durationOf(node: SyntaxNode | undefined, src: string): number | undefined {
+/**
+ * Calls `visit` with the cursor on each child of the node it is on, and
+ * leaves it back on that node. The tree is read through one cursor rather
+ * than as SyntaxNode objects: a node object per child visited made most of
+ * the cost of converting a parsed expression.
+ */
+function eachChild(c: TreeCursor, visit: (c: TreeCursor) => void): void {
+  if (!c.firstChild()) return;
+  do visit(c);
+  while (c.nextSibling());
+  c.parent();
+}
+
+const spanOf = (c: TreeCursor): Span => ({ name: c.name, from: c.from, to: c.to });
+
+/** The label names under the cursor's node (a GroupingLabels). */
+function labelList(c: TreeCursor, src: string): string[] {
+  const out: string[] = [];
+  eachChild(c, (k) => {
+    if (k.name === 'LabelName') out.push(src.slice(k.from, k.to));
+    else if (k.name === 'QuotedLabelName') out.push(unquote(src.slice(k.from, k.to)));
+  });
+  return out;
+}
+
+function durationOf(node: Span | undefined, src: string): number | undefined {
   if (!node) return undefined;
   const text = src.slice(node.from, node.to).trim();
   if (/^\d+$/.test(text)) return Number(text);
@@ -105,99 +124,154 @@ function buildUncached(expr: string): PromNode | undefined {
     },
   });
   if (broken) return undefined;
-  const top = tree.topNode.firstChild;
-  if (!top) return undefined;
+  const c = tree.cursor();
+  if (!c.firstChild()) return undefined;
   try {
-    return convert(top, expr);
+    return convert(c, expr);
   } catch {
     return undefined;
   }
 }
 
-function convert(node: SyntaxNode, src: string): PromNode {
-  const text = src.slice(node.from, node.to);
-  const kids = children(node);
-  const exprKids = () => kids.filter((c) => EXPR_NODES.has(c.name)).map((c) => convert(c, src));
-  switch (node.name) {
+/** The expressions among the children of the cursor's node, converted in order. */
+function exprChildren(c: TreeCursor, src: string): PromNode[] {
+  const out: PromNode[] = [];
+  eachChild(c, (k) => {
+    if (EXPR_NODES.has(k.name)) out.push(convert(k, src));
+  });
+  return out;
+}
+
+/** A selector's matchers and metric name, read from its LabelMatchers (the cursor's node). */
+function readMatchers(c: TreeCursor, src: string, matchers: Matcher[], metric: string | undefined): string | undefined {
+  eachChild(c, (m) => {
+    if (m.name === 'QuotedLabelName') {
+      metric = unquote(src.slice(m.from, m.to));
+      return;
+    }
+    if (m.name !== 'UnquotedLabelMatcher' && m.name !== 'QuotedLabelMatcher') return;
+    let labelName: Span | undefined;
+    let quotedName: Span | undefined;
+    let op: Span | undefined;
+    let value: Span | undefined;
+    eachChild(m, (k) => {
+      if (k.name === 'LabelName') labelName ??= spanOf(k);
+      else if (k.name === 'QuotedLabelName') quotedName ??= spanOf(k);
+      else if (k.name === 'MatchOp') op ??= spanOf(k);
+      else if (k.name === 'StringLiteral') value = spanOf(k);
+    });
+    const name = labelName ?? quotedName;
+    if (!name || !op || !value) return;
+    const n = name.name === 'QuotedLabelName' ? unquote(src.slice(name.from, name.to)) : src.slice(name.from, name.to);
+    const matcher: Matcher = { name: n, op: src.slice(op.from, op.to) as Matcher['op'], value: unquote(src.slice(value.from, value.to)) };
+    if (n === '__name__' && matcher.op === '=') metric = matcher.value;
+    matchers.push(matcher);
+  });
+  return metric;
+}
+
+/** Converts the node under the cursor, and leaves the cursor on it. */
+function convert(c: TreeCursor, src: string): PromNode {
+  const name = c.name;
+  const text = src.slice(c.from, c.to);
+  switch (name) {
     case 'VectorSelector': {
       const matchers: Matcher[] = [];
       let metric: string | undefined;
-      const id = node.getChild('Identifier');
-      if (id) metric = src.slice(id.from, id.to);
-      const lm = node.getChild('LabelMatchers');
-      for (const m of lm ? children(lm) : []) {
-        if (m.name === 'QuotedLabelName') {
-          metric = unquote(src.slice(m.from, m.to));
-          continue;
+      let seenId = false;
+      let seenMatchers = false;
+      eachChild(c, (k) => {
+        if (k.name === 'Identifier' && !seenId) {
+          seenId = true;
+          metric = src.slice(k.from, k.to);
         }
-        if (m.name !== 'UnquotedLabelMatcher' && m.name !== 'QuotedLabelMatcher') continue;
-        const name = m.getChild('LabelName') ?? m.getChild('QuotedLabelName');
-        const op = m.getChild('MatchOp');
-        const value = m.getChildren('StringLiteral').at(-1);
-        if (!name || !op || !value) continue;
-        const n = name.name === 'QuotedLabelName' ? unquote(src.slice(name.from, name.to)) : src.slice(name.from, name.to);
-        const matcher: Matcher = { name: n, op: src.slice(op.from, op.to) as Matcher['op'], value: unquote(src.slice(value.from, value.to)) };
-        if (n === '__name__' && matcher.op === '=') metric = matcher.value;
-        matchers.push(matcher);
-      }
+      });
+      eachChild(c, (k) => {
+        if (k.name === 'LabelMatchers' && !seenMatchers) {
+          seenMatchers = true;
+          metric = readMatchers(k, src, matchers, metric);
+        }
+      });
       return { type: 'selector', text, ...(metric !== undefined ? { metric } : {}), matchers };
     }
-    case 'MatrixSelector': {
-      const d = node.getChild('DurationExpr');
-      const range = durationOf(d ?? undefined, src);
-      return { type: 'matrix', text, expr: exprKids()[0]!, ...(range !== undefined ? { range } : {}), rangeText: d ? src.slice(d.from, d.to) : '' };
-    }
+    case 'MatrixSelector':
     case 'SubqueryExpr': {
-      const range = durationOf(node.getChild('DurationExpr') ?? undefined, src);
-      return { type: 'subquery', text, expr: exprKids()[0]!, ...(range !== undefined ? { range } : {}) };
+      let d: Span | undefined;
+      const exprs: PromNode[] = [];
+      eachChild(c, (k) => {
+        if (k.name === 'DurationExpr') d ??= spanOf(k);
+        if (EXPR_NODES.has(k.name)) exprs.push(convert(k, src));
+      });
+      const range = durationOf(d, src);
+      if (name === 'SubqueryExpr') return { type: 'subquery', text, expr: exprs[0]!, ...(range !== undefined ? { range } : {}) };
+      return { type: 'matrix', text, expr: exprs[0]!, ...(range !== undefined ? { range } : {}), rangeText: d ? src.slice(d.from, d.to) : '' };
     }
     case 'AggregateExpr': {
-      const opNode = node.getChild('AggregateOp');
-      const mod = node.getChild('AggregateModifier');
-      const body = node.getChild('FunctionCallBody');
-      const args = body ? children(body).filter((c) => EXPR_NODES.has(c.name)).map((c) => convert(c, src)) : [];
-      const labels = labelList(mod?.getChild('GroupingLabels'), src);
-      const isBy = mod?.getChild('By') !== null && mod !== null;
+      let op: Span | undefined;
+      let modifier: { by: boolean; labels: string[] } | undefined;
+      let args: PromNode[] | undefined;
+      eachChild(c, (k) => {
+        if (k.name === 'AggregateOp') op ??= spanOf(k);
+        else if (k.name === 'AggregateModifier' && !modifier) {
+          let by = false;
+          let labels: string[] | undefined;
+          eachChild(k, (g) => {
+            if (g.name === 'By') by = true;
+            else if (g.name === 'GroupingLabels') labels ??= labelList(g, src);
+          });
+          modifier = { by, labels: labels ?? [] };
+        } else if (k.name === 'FunctionCallBody') args ??= exprChildren(k, src);
+      });
       return {
         type: 'aggregate',
         text,
-        op: opNode ? src.slice(opNode.from, opNode.to).toLowerCase() : '',
-        ...(mod ? (isBy ? { by: labels } : { without: labels }) : {}),
-        args,
+        op: op ? src.slice(op.from, op.to).toLowerCase() : '',
+        ...(modifier ? (modifier.by ? { by: modifier.labels } : { without: modifier.labels }) : {}),
+        args: args ?? [],
       };
     }
     case 'FunctionCall': {
-      const id = node.getChild('FunctionIdentifier');
-      const body = node.getChild('FunctionCallBody');
-      const args = body ? children(body).filter((c) => EXPR_NODES.has(c.name)).map((c) => convert(c, src)) : [];
-      return { type: 'call', text, fn: id ? src.slice(id.from, id.to) : '', args };
+      let id: Span | undefined;
+      let args: PromNode[] | undefined;
+      eachChild(c, (k) => {
+        if (k.name === 'FunctionIdentifier') id ??= spanOf(k);
+        else if (k.name === 'FunctionCallBody') args ??= exprChildren(k, src);
+      });
+      return { type: 'call', text, fn: id ? src.slice(id.from, id.to) : '', args: args ?? [] };
     }
     case 'BinaryExpr': {
-      const [lhs, rhs] = exprKids();
-      const opNode = kids.find((c) => !EXPR_NODES.has(c.name) && c.name !== 'BoolModifier' && c.name !== 'MatchingModifierClause' && c.name !== 'FillModifier');
-      const matching = node.getChild('MatchingModifierClause');
-      let on: string[] | undefined;
-      let ignoring: string[] | undefined;
-      let group: 'left' | 'right' | undefined;
-      let include: string[] = [];
-      if (matching) {
-        const groupings = matching.getChildren('GroupingLabels');
-        const labels = labelList(groupings[0], src);
-        if (matching.getChild('On')) on = labels;
-        else ignoring = labels;
-        if (matching.getChild('GroupLeft')) group = 'left';
-        if (matching.getChild('GroupRight')) group = 'right';
-        include = labelList(groupings[1], src);
-      }
+      const exprs: PromNode[] = [];
+      let op: Span | undefined;
+      let bool = false;
+      let matching: { on: boolean; group?: 'left' | 'right'; labels: string[]; include: string[] } | undefined;
+      eachChild(c, (k) => {
+        const n = k.name;
+        if (EXPR_NODES.has(n)) exprs.push(convert(k, src));
+        else if (n === 'BoolModifier') bool = true;
+        else if (n === 'MatchingModifierClause') {
+          if (matching) return;
+          let on = false;
+          let left = false;
+          let right = false;
+          const groupings: string[][] = [];
+          eachChild(k, (g) => {
+            if (g.name === 'On') on = true;
+            else if (g.name === 'GroupLeft') left = true;
+            else if (g.name === 'GroupRight') right = true;
+            else if (g.name === 'GroupingLabels') groupings.push(labelList(g, src));
+          });
+          matching = { on, ...(right ? { group: 'right' as const } : left ? { group: 'left' as const } : {}), labels: groupings[0] ?? [], include: groupings[1] ?? [] };
+        } else if (n !== 'FillModifier') op ??= spanOf(k);
+      });
+      const [lhs, rhs] = exprs;
       return {
         type: 'binary',
         text,
-        op: opNode ? src.slice(opNode.from, opNode.to).toLowerCase() : '',
-        bool: node.getChild('BoolModifier') !== null,
-        ...(on ? { on } : {}),
-        ...(ignoring ? { ignoring } : {}),
-        ...(group ? { group } : {}),
-        include,
+        op: op ? src.slice(op.from, op.to).toLowerCase() : '',
+        bool,
+        ...(matching ? (matching.on ? { on: matching.labels } : { ignoring: matching.labels }) : {}),
+        ...(matching?.group ? { group: matching.group } : {}),
+        include: matching ? matching.include : [],
         lhs: lhs!,
         rhs: rhs!,
       };
@@ -211,9 +285,9 @@ function convert(node: SyntaxNode, src: string): PromNode {
       return { type: 'string', text, value: unquote(text) };
     default: {
       // ParenExpr, UnaryExpr, OffsetExpr, StepInvariantExpr, AnchoredExpr, SmoothedExpr: the inner expression.
-      const inner = exprKids()[0];
-      if (!inner) throw new Error(`unexpected ${node.name}`);
-      if (node.name === 'UnaryExpr' && inner.type === 'number') return { type: 'number', text, value: text.trim().startsWith('-') ? -inner.value : inner.value };
+      const inner = exprChildren(c, src)[0];
+      if (!inner) throw new Error(`unexpected ${name}`);
+      if (name === 'UnaryExpr' && inner.type === 'number') return { type: 'number', text, value: text.trim().startsWith('-') ? -inner.value : inner.value };
       return { type: 'wrap', text, expr: inner };
     }
   }

@@ -10,8 +10,11 @@ import { logAudit } from '../../../src/ingest/audit.js';
 import { ecsLoggerOptions } from '../../../src/ingest/telemetry/logger.js';
 import { SETUP_SCRIPT } from '../../../src/constructs/logging/elasticsearch-setup.js';
 import { heapMiB } from '../../../src/constructs/logging/elasticsearch.js';
-import { logMappings } from '../../../src/constructs/logging/index-setup.js';
-import { escapeLogstashString, renderPipeline, type PipelineValues } from '../../../src/constructs/logging/pipeline.js';
+import { LOG_STREAMS, logMappings, roles } from '../../../src/constructs/logging/index-setup.js';
+import { DATA_VIEWS, KIBANA_SETUP_SCRIPT, kibanaSavedObjects } from '../../../src/constructs/logging/kibana.js';
+import { normalizationSteps } from '../../../src/constructs/logging/log-shapes.js';
+import { renderFilters } from '../../../src/constructs/logging/logstash-filters.js';
+import { escapeLogstashString, renderDeadLetterPipeline, renderPipeline, type PipelineValues } from '../../../src/constructs/logging/pipeline.js';
 import { templateSource } from '../../../templates/index.js';
 import { type Json, environment, example, find, synth } from '../helpers.js';
 
@@ -145,9 +148,10 @@ const VALUES: PipelineValues = {
   dataStreamNamespace: 'default',
   labels: { environment: 'dev', cluster: 'eu-1' },
   personalData: [{ field: 'user.email', action: 'remove' }, { field: 'source.ip', action: 'hash' }],
+  normalization: renderFilters(normalizationSteps(logMappings().properties as Record<string, unknown>)),
 };
 
-/** The block structure of a Logstash config: `name {` at each depth, strings and comments skipped. */
+/** The block structure of a Logstash config: `name {` at each depth, strings, regular expressions and comments skipped. */
 function structure(config: string): string[] {
   const out: string[] = [];
   let depth = 0;
@@ -159,6 +163,12 @@ function structure(config: string): string[] {
       i++;
       while (i < config.length && config[i] !== c) { if (config[i] === '\\') i++; i++; }
       if (i >= config.length) throw new Error('unterminated string');
+      word = '';
+      continue;
+    }
+    if (c === '/' && /[=!]~\s*$/.test(config.slice(Math.max(0, i - 8), i))) {
+      i++;
+      while (i < config.length && config[i] !== '/') { if (config[i] === '\\') i++; i++; }
       word = '';
       continue;
     }
@@ -182,7 +192,9 @@ describe('the Logstash pipeline', () => {
     const text = renderPipeline(template, VALUES);
     const top = structure(text).filter((s) => s.startsWith('0:'));
     expect(top).toEqual(['0:input', '0:filter', '0:output']);
-    expect(text).toContain('remove_field => ["[user][email]"]');
+    expect(text).toContain('remove_field => ["[user][email]", "[unparsed][user][email]"]');
+    // A hashed field given an object cannot be hashed: the object kept aside is removed too.
+    expect(text).toContain('remove_field => ["[unparsed][source][ip]"]');
     expect(text).toContain('source => "[source][ip]"');
     expect(text).toContain('key => "${PII_HASH_KEY}"');
     expect(text).toContain('"[http][request][id]"');
@@ -238,12 +250,118 @@ describe('Filebeat and Kibana', () => {
     expect(config['output.logstash'].hosts).toEqual(['logstash.obstack-dev.svc.cluster.local:5044']);
   });
 
-  it('connects Kibana as kibana_system and provisions the logs data view with a Job', () => {
+  it('connects Kibana as kibana_system and imports its saved objects with a Job', () => {
     const { objects } = synth(example('dev'));
     const env = (find(objects, 'Deployment', 'kibana') as Json).spec.template.spec.containers[0].env;
     expect(env.find((e: Json) => e.name === 'ELASTICSEARCH_USERNAME').value).toBe('kibana_system');
-    const view = JSON.parse((find(objects, 'ConfigMap', 'kibana-setup') as Json).data['data-view.json']) as Json;
-    expect(view.data_view).toMatchObject({ title: 'logs-obstack*', timeFieldName: '@timestamp' });
+    const files = (find(objects, 'ConfigMap', 'kibana-setup') as Json).data;
+    const lines = (files['saved-objects.ndjson'] as string).trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines).toEqual(JSON.parse(JSON.stringify(kibanaSavedObjects())));
+    expect(JSON.parse(files['default.json'])).toEqual({ data_view_id: 'obstack-logs', force: true });
     expect(objects.some((o) => o.kind === 'Job' && o.metadata.name.startsWith('kibana-setup-'))).toBe(true);
+  });
+});
+
+describe('Kibana saved objects', () => {
+  const objects = kibanaSavedObjects();
+  const byId = (id: string): Json => objects.find((o) => o.id === id);
+
+  it('are data views for logs, audit and dead letters, each on its own streams and @timestamp', () => {
+    const views = objects.filter((o) => o.type === 'index-pattern');
+    expect(views.map((v) => [v.id, v.attributes.name, v.attributes.title])).toEqual([
+      ['obstack-logs', 'Logs', 'logs-obstack*'],
+      ['obstack-audit', 'Audit', 'logs-obstack.audit-*'],
+      ['obstack-dead-letters', 'Dead letters', 'logs-deadletter.obstack-*'],
+    ]);
+    for (const v of views) expect(v.attributes.timeFieldName).toBe('@timestamp');
+    // Dead letters are not log lines: the logs view does not match them.
+    expect(new RegExp(`^${DATA_VIEWS.logs.title.replace('*', '.*')}$`).test('logs-deadletter.obstack-default')).toBe(false);
+    expect(LOG_STREAMS.deadLetters.pattern).toBe(DATA_VIEWS.deadLetters.title);
+  });
+
+  it('are saved searches Errors, Audit and Logs by service, each referencing an imported data view', () => {
+    const ids = new Set(objects.map((o) => o.id));
+    for (const s of objects.filter((o) => o.type === 'search')) {
+      const source = JSON.parse((s.attributes as Json).kibanaSavedObjectMeta.searchSourceJSON as string) as Json;
+      expect(source.indexRefName).toBe('kibanaSavedObjectMeta.searchSourceJSON.index');
+      expect(s.references).toEqual([{ name: source.indexRefName, type: 'index-pattern', id: expect.any(String) }]);
+      expect(ids.has(s.references[0]?.id ?? '')).toBe(true);
+      expect(source.query.language).toBe('kuery');
+    }
+    const errors = byId('obstack-search-errors');
+    expect(errors.attributes.title).toBe('Errors');
+    expect(JSON.parse(errors.attributes.kibanaSavedObjectMeta.searchSourceJSON).query.query).toBe('log.level : ("error" or "critical" or "fatal")');
+    expect(byId('obstack-search-audit').references[0].id).toBe('obstack-audit');
+    const byService = byId('obstack-search-logs-by-service');
+    expect(byService.attributes).toMatchObject({ title: 'Logs by service', breakdownField: 'service.name', sort: [['service.name', 'asc'], ['@timestamp', 'desc']] });
+  });
+
+  it('are posted as multipart to the import API with overwrite, and a partial import fails the Job', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obstack-kibana-'));
+    const files = (find(synth(environment()).objects, 'ConfigMap', 'kibana-setup') as Json).data as Record<string, string>;
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const bin = join(dir, 'bin');
+    spawnSync('mkdir', [bin]);
+    // A stand-in for curl: records its arguments, answers 200 with the body in $ANSWER.
+    writeFileSync(join(bin, 'curl'), `#!/bin/bash\nprintf '%s\\n' "$*" >> "${dir}/calls"\nout=""; prev=""\nfor a in "$@"; do [ "$prev" = -o ] && out="$a"; prev="$a"; done\n[ -n "$out" ] && printf '%s' "$ANSWER" > "$out"\nprintf 200\n`);
+    chmodSync(join(bin, 'curl'), 0o755);
+    const run = (answer: string) =>
+      spawnSync('/bin/bash', [join(dir, 'run.sh')], {
+        env: { PATH: `${bin}:/usr/bin:/bin`, SETUP_DIR: dir, TMPDIR: dir, BASE_URL: 'http://kibana:5601', AUTH_USER: 'elastic', AUTH_PASSWORD: 'x', ANSWER: answer },
+        encoding: 'utf8',
+      });
+    const ok = run('{"success":true,"successCount":6}');
+    expect(ok.status).toBe(0);
+    const calls = readFileSync(join(dir, 'calls'), 'utf8');
+    expect(calls).toContain(`--form file=@${dir}/saved-objects.ndjson http://kibana:5601/api/saved_objects/_import?overwrite=true`);
+    expect(calls).toContain('http://kibana:5601/api/data_views/default');
+    const partial = run('{"success":false,"successCount":5,"errors":[{"id":"obstack-errors","error":{"type":"missing_references"}}]}');
+    expect(partial.status).not.toBe(0);
+    expect(partial.stderr).toMatch(/saved objects import answered 200: .*missing_references/);
+    expect(KIBANA_SETUP_SCRIPT).not.toMatch(/eval /);
+  });
+});
+
+describe('dead letters', () => {
+  const { objects } = synth(example('prod'));
+  const cm = (find(objects, 'ConfigMap', 'logstash') as Json).data as Record<string, string>;
+
+  it('are kept by Logstash in a capped queue on the data volume, read by a second pipeline', () => {
+    const yml = parse(cm['logstash.yml'] ?? '') as Json;
+    expect(yml).toMatchObject({ 'dead_letter_queue.enable': true, 'dead_letter_queue.max_bytes': '512mb', 'dead_letter_queue.storage_policy': 'drop_older', 'path.dead_letter_queue': '/usr/share/logstash/data/dead_letter_queue' });
+    expect(parse(cm['pipelines.yml'] ?? '')).toEqual([
+      { 'pipeline.id': 'main', 'path.config': '/usr/share/logstash/pipeline/logstash.conf' },
+      { 'pipeline.id': 'dead-letters', 'path.config': '/usr/share/logstash/pipeline/dead-letters.conf', 'pipeline.workers': 1, 'queue.type': 'memory' },
+    ]);
+    const pod = (find(objects, 'StatefulSet', 'logstash') as Json).spec.template.spec;
+    const logstash = pod.containers.find((c: Json) => c.name === 'logstash');
+    expect(logstash.securityContext.readOnlyRootFilesystem).toBe(true);
+    const mounts = logstash.volumeMounts as Json[];
+    // The queue lives under path.data, a writable volume (a claim in prod).
+    expect(mounts.find((m) => m.mountPath === '/usr/share/logstash/data').name).toBe('data');
+    expect((find(objects, 'StatefulSet', 'logstash') as Json).spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    expect(mounts.find((m) => m.mountPath === '/usr/share/logstash/pipeline/dead-letters.conf')).toMatchObject({ name: 'config-source', subPath: 'dead-letters.conf', readOnly: true });
+  });
+
+  it('are written to their own data stream, as JSON text with the reason', () => {
+    const conf = cm['dead-letters.conf'] ?? '';
+    expect(structure(conf).filter((s) => s.startsWith('0:'))).toEqual(['0:input', '0:filter', '0:output']);
+    expect(conf).toContain('path => "/usr/share/logstash/data/dead_letter_queue"');
+    expect(conf).toContain('pipeline_id => "main"');
+    expect(conf).toContain('"[@metadata][dead_letter_queue][reason]" => "[dead_letter][reason]"');
+    expect(conf).toContain('data_stream_dataset => "deadletter.obstack"');
+    expect(() => renderDeadLetterPipeline(templateSource('logstash/dead-letters.conf.hbs'), { queuePath: '/q', sourcePipeline: 'main', elasticsearchUrl: '${X}', user: 'u', deadLetterDataset: 'd', dataStreamNamespace: 'default' })).toThrow(/environment variable/);
+  });
+
+  it('have their own template, ILM policy and retention, and only the writer may add to them', () => {
+    const files = setupFiles(objects);
+    const template = JSON.parse(files['template-obstack-deadletter.json'] ?? '') as Json;
+    expect(template.index_patterns).toEqual(['logs-deadletter.obstack-*']);
+    expect(template.template.settings['index.lifecycle.name']).toBe('obstack-deadletter');
+    expect(template.template.mappings.dynamic).toBe(false);
+    expect(JSON.parse(files['ilm-obstack-deadletter.json'] ?? '').policy.phases.delete.min_age).toBe(`${example('prod').logs.retentionDays}d`);
+    const r = roles('obstack');
+    expect(r.obstack_logstash_writer?.indices).toEqual([{ names: ['logs-obstack*', 'logs-deadletter.obstack-*'], privileges: ['create_doc', 'auto_configure', 'view_index_metadata'] }]);
+    expect(JSON.stringify(r.obstack_logs_reader)).not.toContain('deadletter');
   });
 });
