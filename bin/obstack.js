@@ -10,11 +10,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { isAscii } from 'node:buffer';
 import Module from 'node:module';
+import v8 from 'node:v8';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'src', 'cli', 'main.ts');
 
 const args = process.argv.slice(2);
+
+// check rules, check dashboards and import-rules run without V8's optimizing compiler (src/cli/file-commands.ts
+// says why); the flag is set before anything is compiled, so that the bundle's code cache is written and read under it.
+if ((args[0] === 'check' && (args[1] === 'rules' || args[1] === 'dashboards')) || args[0] === 'import-rules') v8.setFlagsFromString('--no-opt');
 
 /**
  * `obstack synth` whose output is up to date (see src/cli/up-to-date.ts) says

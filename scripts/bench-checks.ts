@@ -1,14 +1,19 @@
 /**
- * Wall time of `obstack check rules` over the corpus's rule files (1,188
- * rules) and `obstack check dashboards` over 300+ copies of its dashboards,
- * as whole processes with every check on (a catalog, configured rule
- * settings, the dashboards' policy), and the rule checks' own time in process.
+ * Wall time of `obstack check rules` and `obstack check dashboards` as whole
+ * processes with every check on (a catalog, configured rule settings, the
+ * dashboards' policy), against the targets of the issue that asked for them:
+ * 1,000 rules and 300 dashboards in at most a second each on a quiet 2-core
+ * machine. The first 1,000 rules of the corpus (its files in order, the last
+ * one cut) and 300 copies of its dashboards are timed against those targets;
+ * the whole corpus (1,188 rules, 328 dashboards) is timed beside them. Also
+ * the rule checks' own time in process, and promtool's on the same files.
  * `benchChecks(runs)` prints the median and spread of `runs` runs of each.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { lintRuleFiles, parseRuleFileText, buildCatalog, KUBE_PROMETHEUS_SOURCES, PROMETHEUS_SYNTHETIC, loadCheckConfig, promtoolCheckRules } from '../src/validate/index.js';
 import { corpusDir, corpusRuleFiles } from '../test/support/corpus.js';
 
@@ -46,12 +51,42 @@ function timeRun(args: readonly string[]): number {
   return ms;
 }
 
-function report(label: string, times: readonly number[], target: number): void {
+function report(label: string, times: readonly number[], target?: number): void {
   const sorted = [...times].sort((a, b) => a - b);
   const m = median(sorted);
   console.log(
-    `${label.padEnd(52)} median ${seconds(m)}   min ${seconds(sorted[0] ?? NaN)}   max ${seconds(sorted.at(-1) ?? NaN)}   target ≤ ${seconds(target)} ${m <= target ? 'met' : 'MISSED'}`,
+    `${label.padEnd(52)} median ${seconds(m)}   min ${seconds(sorted[0] ?? NaN)}   max ${seconds(sorted.at(-1) ?? NaN)}${target === undefined ? '' : `   target ≤ ${seconds(target)} ${m <= target ? 'met' : 'MISSED'}`}`,
   );
+}
+
+/**
+ * The corpus's rule files in order until `count` rules, the last one cut to
+ * its first rules (written to `dir`); undefined when the corpus has fewer.
+ */
+function firstRules(ruleFiles: readonly string[], count: number, dir: string): string[] | undefined {
+  const out: string[] = [];
+  let left = count;
+  for (const f of ruleFiles) {
+    if (left === 0) return out;
+    const doc = parse(readFileSync(f, 'utf8')) as { groups?: { rules?: unknown[] }[] } | null;
+    const n = (doc?.groups ?? []).reduce((m, g) => m + (g.rules?.length ?? 0), 0);
+    if (n <= left) {
+      out.push(f);
+      left -= n;
+      continue;
+    }
+    const groups: { rules?: unknown[] }[] = [];
+    for (const g of doc?.groups ?? []) {
+      if (left === 0) break;
+      const rules = (g.rules ?? []).slice(0, left);
+      left -= rules.length;
+      groups.push({ ...g, rules });
+    }
+    const cut = join(dir, `first-rules-of-${basename(f)}`);
+    writeFileSync(cut, stringify({ groups }));
+    out.push(cut);
+  }
+  return left === 0 ? out : undefined;
 }
 
 /** Prints the wall time of both check commands over the corpus, `runs` runs each after a warm-up run. */
@@ -89,23 +124,27 @@ export async function benchChecks(runs: number): Promise<void> {
         dashboards.push(out);
       }
     }
+    const thousand = firstRules(ruleFiles, 1000, work);
 
-    const rulesArgs = ['check', 'rules', '--catalog', 'kube-prometheus', '--config', config, '--format', 'json', ...ruleFiles];
-    const dashArgs = ['check', 'dashboards', '--catalog', 'kube-prometheus', '--policy', '--config', config, '--format', 'json', ...dashboards];
-    const rulesTimes: number[] = [];
-    const dashTimes: number[] = [];
-    // Alternated run by run so that both see the same machine; the first run may rebuild the bundle.
+    const rulesArgs = (files: readonly string[]) => ['check', 'rules', '--catalog', 'kube-prometheus', '--config', config, '--format', 'json', ...files];
+    const dashArgs = (files: readonly string[]) => ['check', 'dashboards', '--catalog', 'kube-prometheus', '--policy', '--config', config, '--format', 'json', ...files];
+    const cases = [
+      ...(thousand ? [{ label: 'check rules: 1,000 rules (the target)', args: rulesArgs(thousand), target: 1000 }] : []),
+      { label: 'check dashboards: 300 dashboards (the target)', args: dashArgs(dashboards.slice(0, 300)), target: 1000 },
+      { label: `check rules: all ${ruleFiles.length} files`, args: rulesArgs(ruleFiles) },
+      { label: `check dashboards: all ${dashboards.length} dashboards`, args: dashArgs(dashboards) },
+    ];
+    const times = cases.map((): number[] => []);
+    // Alternated run by run so that all see the same machine; the first run may rebuild the bundle and its code cache.
     for (let i = 0; i <= runs; i++) {
-      const a = timeRun(rulesArgs);
-      const b = timeRun(dashArgs);
-      if (i === 0) continue;
-      rulesTimes.push(a);
-      dashTimes.push(b);
+      for (const [k, c] of cases.entries()) {
+        const ms = timeRun(c.args);
+        if (i > 0) times[k]!.push(ms);
+      }
     }
     const rules = ruleFiles.reduce((n, f) => n + (parseRuleFileText(f, readFileSync(f, 'utf8')).file?.groups.reduce((m, g) => m + g.rules.length, 0) ?? 0), 0);
-    console.log(`obstack check, whole processes, every check on, ${runs} runs each`);
-    report(`check rules: ${ruleFiles.length} files, ${rules} rules`, rulesTimes, 1000);
-    report(`check dashboards: ${dashboards.length} dashboards`, dashTimes, 1000);
+    console.log(`obstack check, whole processes, every check on, ${runs} runs each (the corpus: ${rules} rules)`);
+    for (const [k, c] of cases.entries()) report(c.label, times[k]!, c.target);
 
     // In process: the rule checks alone (parse and lint, warm), and promtool beside them.
     const settings = loadCheckConfig(config).rules;

@@ -106,8 +106,8 @@ function checkOne(source: DashboardSource, opts: DashboardCheckOptions): { findi
   return { findings: sink.located(source.json), ...(typeof uid === 'string' && uid !== '' ? { uid } : {}) };
 }
 
-/** Checks several dashboards, and that no two share a uid. */
-export function checkDashboards(sources: readonly DashboardSource[], opts: DashboardCheckOptions): DashboardFinding[] {
+/** Checks several dashboards, and that no two share a uid; `sources` is read once, in order, so it may read files as it goes. */
+export function checkDashboards(sources: Iterable<DashboardSource>, opts: DashboardCheckOptions): DashboardFinding[] {
   const findings: DashboardFinding[] = [];
   const uids = new Map<string, string>();
   for (const s of sources) {

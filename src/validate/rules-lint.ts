@@ -78,31 +78,54 @@ class NameSuggester {
     const limit = Math.max(1, Math.floor(input.length / 10));
     let best: string | undefined;
     let bestDistance = limit + 1;
-    for (const c of [...(this.byEnd.get(`^${input.slice(0, 2)}`) ?? []), ...(this.byEnd.get(`$${input.slice(-2)}`) ?? [])]) {
-      if (c === input || Math.abs(c.length - input.length) >= bestDistance) continue;
-      const d = boundedDistance(input, c, bestDistance - 1);
-      if (d < bestDistance) [best, bestDistance] = [c, d];
+    for (const list of [this.byEnd.get(`^${input.slice(0, 2)}`), this.byEnd.get(`$${input.slice(-2)}`)]) {
+      for (const c of list ?? []) {
+        if (c === input || Math.abs(c.length - input.length) >= bestDistance) continue;
+        const d = boundedDistance(input, c, bestDistance - 1);
+        if (d < bestDistance) [best, bestDistance] = [c, d];
+      }
     }
     this.memo.set(input, best);
     return best;
   }
 }
 
-/** Edit distance when at most `max`, otherwise `max + 1`: rows stop as soon as every cell is past the bound. */
+/** Two rows of the distance table, kept between calls: thousands of candidates are compared per run. */
+let rows = [new Int32Array(64), new Int32Array(64)] as const;
+
+/**
+ * Edit distance when at most `max`, otherwise `max + 1`. Only the cells
+ * within `max` of the diagonal can hold a distance that small, so only they
+ * are computed (the others count as `max + 1`), and rows stop as soon as
+ * every cell is past the bound.
+ */
 function boundedDistance(a: string, b: string, max: number): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const over = max + 1;
+  if (Math.abs(a.length - b.length) > max) return over;
+  const n = b.length;
+  if (rows[0].length <= n + 1) rows = [new Int32Array(2 * (n + 1)), new Int32Array(2 * (n + 1))];
+  let prev = rows[0];
+  let cur = rows[1];
+  for (let j = 0; j <= n; j++) prev[j] = j <= max ? j : over;
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      cur.push(v);
+    const lo = Math.max(1, i - max);
+    const hi = Math.min(n, i + max);
+    cur[0] = i <= max ? i : over;
+    if (lo > 1) cur[lo - 1] = over;
+    let rowMin = cur[0]!;
+    const ca = a.charCodeAt(i - 1);
+    for (let j = lo; j <= hi; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ca === b.charCodeAt(j - 1) ? 0 : 1), over);
+      cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
-    if (rowMin > max) return max + 1;
-    prev = cur;
+    if (hi < n) cur[hi + 1] = over;
+    if (rowMin > max) return over;
+    const done = cur;
+    cur = prev;
+    prev = done;
   }
-  return Math.min(prev[b.length] ?? 0, max + 1);
+  return Math.min(prev[n]!, over);
 }
 
 const collapse = (expr: string): string => expr.replace(/\s+/g, ' ').trim();
