@@ -129,6 +129,8 @@ export const DEFAULTS: DeepPartial<EnvironmentInput> = {
         storage: { type: 'ephemeral' },
         // Thanos's own advice: every resolution kept as long, so a year ago can still be zoomed into.
         retention: { raw: '90d', fiveMinutes: '180d', oneHour: '1y' },
+        // Off: Thanos calls offline deduplication experimental, and what it merges cannot be split again.
+        deduplicateReplicas: false,
       },
       ruler: {
         enabled: false,

@@ -51,6 +51,11 @@ export const ThanosConfig = z.strictObject({
         oneHour: Duration.describe('1-hour downsampled data; "0d" keeps it forever'),
       })
       .describe('how long the bucket keeps each resolution'),
+    deduplicateReplicas: z
+      .boolean()
+      .describe(
+        "merge the HA replicas' blocks into one in the bucket (vertical compaction, --deduplication.replica-label): half the bucket, but experimental in Thanos and irreversible; Query deduplicates when reading either way",
+      ),
   }),
   ruler: z
     .strictObject({

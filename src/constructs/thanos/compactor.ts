@@ -75,10 +75,11 @@ export class ThanosCompactor extends ThanosComponent {
                   `--retention.resolution-raw=${retention.raw}`,
                   `--retention.resolution-5m=${retention.fiveMinutes}`,
                   `--retention.resolution-1h=${retention.oneHour}`,
-                  // HA replicas' blocks merged into one stream (vertical compaction), with the algorithm meant for
-                  // Prometheus replicas, whose samples never share timestamps. Irreversible in the bucket.
-                  `--deduplication.replica-label=${props.replicaLabel ?? 'prometheus_replica'}`,
-                  '--deduplication.func=penalty',
+                  // On request only: HA replicas' blocks merged into one stream (vertical compaction), with the
+                  // algorithm meant for Prometheus replicas, whose samples never share timestamps. Irreversible in the bucket.
+                  ...(props.settings.deduplicateReplicas
+                    ? [`--deduplication.replica-label=${props.replicaLabel ?? 'prometheus_replica'}`, '--deduplication.func=penalty']
+                    : []),
                 ],
                 volumeMounts: [{ name: 'data', mountPath: '/data' }, objstore.mount],
               }),

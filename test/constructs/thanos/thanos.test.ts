@@ -131,13 +131,22 @@ describe('Store Gateway and Compactor', () => {
     }
   });
 
-  it('runs one Compactor that waits, downsamples, deduplicates replicas and enforces each retention', () => {
+  it('runs one Compactor that waits, downsamples and enforces each retention', () => {
     const compact = find(objects, 'StatefulSet', 'thanos-compact') as Json;
     expect(compact.spec.replicas).toBe(1);
     expect(objects.some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'thanos-compact')).toBe(false);
     const args = container('StatefulSet', 'thanos-compact', 'thanos').args as string[];
-    expect(args).toEqual(expect.arrayContaining(['compact', '--wait', '--retention.resolution-raw=30d', '--retention.resolution-5m=90d', '--retention.resolution-1h=2y', '--deduplication.replica-label=prometheus_replica']));
+    expect(args).toEqual(expect.arrayContaining(['compact', '--wait', '--retention.resolution-raw=30d', '--retention.resolution-5m=90d', '--retention.resolution-1h=2y']));
     expect(args).not.toContain('--downsampling.disable');
+    // Merging replicas in the bucket is experimental in Thanos and cannot be undone: only on request.
+    expect(args.filter((a) => a.startsWith('--deduplication.'))).toEqual([]);
+  });
+
+  it('merges the replicas in the bucket only when the environment asks', () => {
+    const merged = synth(environment({ components: { prometheus: { replicas: 2 }, thanos: { ...ON, compactor: { ...ON.compactor, deduplicateReplicas: true } } } }));
+    const spec = (find(merged.objects, 'StatefulSet', 'thanos-compact') as Json).spec.template.spec;
+    const args = spec.containers.find((c: Json) => c.name === 'thanos').args as string[];
+    expect(args.filter((a) => a.startsWith('--deduplication.'))).toEqual(['--deduplication.replica-label=prometheus_replica', '--deduplication.func=penalty']);
   });
 });
 
