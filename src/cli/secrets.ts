@@ -155,6 +155,9 @@ const quote = (s: string): string => `'${s.replace(/'/g, '’')}'`;
 /** "Secret key holding the password of …" reads as "password of …" next to the key. */
 const holdsText = (description: string): string => description.replace(/^(?:Secret )?key (?:holding|with) (?:the )?/i, '');
 
+/** Keys whose names end like a file: their value is a file's content, not a line to type. */
+const FILE_KEY = /\.(ya?ml|json|crt|pem|key|conf)$/;
+
 /** The kubectl line that creates a Secret, with a placeholder per key saying what to put. */
 function commandFor(name: string, namespace: string, type: SecretNeed['type'], keys: readonly SecretKeyNeed[]): string {
   const names = keys.map((k) => k.key);
@@ -164,8 +167,11 @@ function commandFor(name: string, namespace: string, type: SecretNeed['type'], k
   if (type === 'kubernetes.io/dockerconfigjson') {
     return `kubectl create secret docker-registry ${name} -n ${namespace} --docker-server=<registry> --docker-username=<user> --docker-password=<password>`;
   }
+  // A key named like a file (objstore.yml, a CA's ca.crt, a GCS credentials JSON) holds a file's content.
   const parts = keys.map((k) =>
-    type === 'kubernetes.io/tls' ? `--from-file=${k.key}=<path/to/${k.key}>` : `--from-literal=${k.key}=${quote(`<${k.holds || `value of ${k.key}`}>`)}`,
+    type === 'kubernetes.io/tls' || FILE_KEY.test(k.key)
+      ? `--from-file=${k.key}=<path/to/${k.key}>`
+      : `--from-literal=${k.key}=${quote(`<${k.holds || `value of ${k.key}`}>`)}`,
   );
   // A Secret read whole (envFrom, a volume) whose keys nothing names: the reader's own documentation says which.
   if (parts.length === 0) parts.push(`--from-literal=<key>='<value: the keys ${name} is read for>'`);

@@ -80,6 +80,9 @@ describe('obstack secrets', () => {
     expect(byName.get('grafana-tls')).toMatchObject({ type: 'kubernetes.io/tls', readBy: ['grafana'] });
     expect(byName.get('grafana-tls')!.command).toBe('kubectl create secret tls grafana-tls -n obstack --cert=<path/to/tls.crt> --key=<path/to/tls.key>');
     expect(byName.get('elasticsearch-transport-tls')!.keys.map((k) => k.key)).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    // Keys named like files hold a file's content: the command reads the file rather than asking to type it.
+    expect(byName.get('elasticsearch-transport-tls')!.command).toContain('--from-file=ca.crt=<path/to/ca.crt>');
+    expect(byName.get('elasticsearch-transport-tls')!.command).not.toContain('--from-literal');
     expect(byName.get('elasticsearch-credentials')!.keys.map((k) => k.key)).toEqual(['elastic', 'grafana-reader', 'jaeger', 'kibana-system', 'logstash-writer', 'monitoring']);
   });
 
