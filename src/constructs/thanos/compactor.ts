@@ -1,9 +1,8 @@
-import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Image, SecretRef, ThanosConfig } from '../../config/index.js';
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { THANOS_PORTS, listenArgs, objstoreVolume, thanosServicePorts } from './common.js';
+import { THANOS_PORTS, listenArgs, objstoreVolume } from './common.js';
 import { ThanosComponent } from './component.js';
 import { OBJECT_STORAGE_FLOW } from './store-gateway.js';
 
@@ -26,7 +25,6 @@ export interface ThanosCompactorProps {
  * availability either: a compactor down for hours only delays compaction.
  */
 export class ThanosCompactor extends ThanosComponent {
-  private readonly headless: string;
 
   constructor(scope: Construct, id: string, props: ThanosCompactorProps) {
     super(scope, id, {
@@ -37,57 +35,42 @@ export class ThanosCompactor extends ThanosComponent {
       component: 'compactor',
       ports: [{ port: THANOS_PORTS.http }],
     });
-    this.headless = `${this.name}-headless`;
     const { retention } = props.settings;
     const objstore = objstoreVolume(props.objectStorage);
     const data = dataVolume('data', props.settings.storage, this.labels);
 
     this.addServiceAccount();
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headless, labels: this.labels },
-      spec: { clusterIp: 'None', selector: this.selector, ports: thanosServicePorts(false) },
-    });
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: this.headless,
-        replicas: 1,
-        selector: { matchLabels: this.selector },
-        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            ...this.podBasics(this.uid),
-            containers: [
-              this.thanosContainer({
-                image: props.image,
-                resources: props.settings.resources,
-                grpc: false,
-                args: [
-                  'compact',
-                  // Keep running and look for new blocks every 5 minutes, rather than exit after one pass.
-                  '--wait',
-                  '--wait-interval=5m',
-                  ...listenArgs(false),
-                  '--data-dir=/data',
-                  objstore.arg,
-                  // Downsampling is on (no --downsampling.disable): Query reads 5m and 1h blocks for long ranges.
-                  `--retention.resolution-raw=${retention.raw}`,
-                  `--retention.resolution-5m=${retention.fiveMinutes}`,
-                  `--retention.resolution-1h=${retention.oneHour}`,
-                  // On request only: HA replicas' blocks merged into one stream (vertical compaction), with the
-                  // algorithm meant for Prometheus replicas, whose samples never share timestamps. Irreversible in the bucket.
-                  ...(props.settings.deduplicateReplicas
-                    ? [`--deduplication.replica-label=${props.replicaLabel ?? 'prometheus_replica'}`, '--deduplication.func=penalty']
-                    : []),
-                ],
-                volumeMounts: [{ name: 'data', mountPath: '/data' }, objstore.mount],
-              }),
-            ],
-            volumes: [...data.volumes, objstore.volume, ThanosComponent.tmpVolume],
-          },
-        },
-      },
+    this.addStatefulSet({
+      replicas: 1,
+      grpc: false,
+      claims: data.claims,
+      containers: [
+        this.thanosContainer({
+          image: props.image,
+          resources: props.settings.resources,
+          grpc: false,
+          args: [
+            'compact',
+            // Keep running and look for new blocks every 5 minutes, rather than exit after one pass.
+            '--wait',
+            '--wait-interval=5m',
+            ...listenArgs(false),
+            '--data-dir=/data',
+            objstore.arg,
+            // Downsampling is on (no --downsampling.disable): Query reads 5m and 1h blocks for long ranges.
+            `--retention.resolution-raw=${retention.raw}`,
+            `--retention.resolution-5m=${retention.fiveMinutes}`,
+            `--retention.resolution-1h=${retention.oneHour}`,
+            // On request only: HA replicas' blocks merged into one stream (vertical compaction), with the
+            // algorithm meant for Prometheus replicas, whose samples never share timestamps. Irreversible in the bucket.
+            ...(props.settings.deduplicateReplicas
+              ? [`--deduplication.replica-label=${props.replicaLabel ?? 'prometheus_replica'}`, '--deduplication.func=penalty']
+              : []),
+          ],
+          volumeMounts: [{ name: 'data', mountPath: '/data' }, objstore.mount],
+        }),
+      ],
+      volumes: [...data.volumes, objstore.volume, ThanosComponent.tmpVolume],
     });
     this.egress.push(OBJECT_STORAGE_FLOW);
     this.addNetworkPolicy();

@@ -3,11 +3,10 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Image, SecretRef, ThanosConfig } from '../../config/index.js';
 import { yamlText } from '../../config/yaml-text.js';
-import { addDisruptionBudget } from '../common/availability.js';
 import { configReloaderContainer } from '../common/config-reloader.js';
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { THANOS_PORTS, grpcSrv, listenArgs, objstoreVolume, thanosServicePorts } from './common.js';
+import { THANOS_PORTS, grpcSrv, listenArgs, objstoreVolume } from './common.js';
 import { ThanosComponent } from './component.js';
 import { OBJECT_STORAGE_FLOW } from './store-gateway.js';
 import type { ThanosQuery } from './query.js';
@@ -43,7 +42,6 @@ export interface ThanosRulerProps {
  * alert state; it serves them to Query over the StoreAPI.
  */
 export class ThanosRuler extends ThanosComponent {
-  private readonly headless: string;
   private readonly clusterDomain: string;
   private readonly alertmanagerUrls: string[] = [];
   private readonly alertRelabel: (() => readonly Record<string, unknown>[])[] = [];
@@ -58,7 +56,6 @@ export class ThanosRuler extends ThanosComponent {
       ports: [{ port: THANOS_PORTS.grpc }],
     });
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.headless = `${this.name}-headless`;
     const { replicas } = props.settings;
     const replicaLabel = props.replicaLabel ?? 'prometheus_replica';
     const objstore = props.objectStorage ? objstoreVolume(props.objectStorage) : undefined;
@@ -70,71 +67,56 @@ export class ThanosRuler extends ThanosComponent {
       metadata: { name: `${this.name}-alert-relabel`, labels: this.labels },
       data: { 'relabel.yaml': Lazy.any({ produce: () => yamlText(this.alertRelabel.flatMap((f) => f())) }) },
     });
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headless, labels: this.labels },
-      spec: { clusterIp: 'None', selector: this.selector, ports: thanosServicePorts(true) },
-    });
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: this.headless,
-        replicas,
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: this.selector },
-        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            ...this.podBasics(this.uid, replicas),
-            containers: [
-              this.thanosContainer({
-                image: props.image,
-                resources: props.settings.resources,
-                grpc: true,
-                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-                args: Lazy.any({
-                  produce: () => [
-                    'rule',
-                    ...listenArgs(true),
-                    '--data-dir=/data',
-                    `--rule-file=${RULES_DIR}/*.yaml`,
-                    `--eval-interval=${props.settings.evaluationInterval}`,
-                    `--query=${props.query.httpSrv}`,
-                    ...this.alertmanagerUrls.map((u) => `--alertmanagers.url=${u}`),
-                    // Kubernetes puts the pod's name in $(POD_NAME): each replica writes its own stream of blocks.
-                    ...labels,
-                    `--alert.label-drop=${replicaLabel}`,
-                    // The same relabeling as Prometheus's alerts (the team label the routing tree reads).
-                    `--alert.relabel-config-file=${RELABEL_DIR}/relabel.yaml`,
-                    `--alert.query-url=${props.query.externalUrl}`,
-                    ...(objstore ? [objstore.arg] : []),
-                  ],
-                }),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'rules', mountPath: RULES_DIR, readOnly: true },
-                  { name: 'alert-relabel', mountPath: RELABEL_DIR, readOnly: true },
-                  ...(objstore ? [objstore.mount] : []),
-                ],
-              }),
-              configReloaderContainer({
-                reloadUrl: `http://127.0.0.1:${THANOS_PORTS.http}/-/reload`,
-                watch: [{ volume: 'rules', mountPath: RULES_DIR }],
-                ...(props.reloaderImage ? { image: props.reloaderImage } : {}),
-              }),
+    this.addStatefulSet({
+      replicas,
+      grpc: true,
+      parallel: true,
+      claims: data.claims,
+      containers: [
+        this.thanosContainer({
+          image: props.image,
+          resources: props.settings.resources,
+          grpc: true,
+          env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+          args: Lazy.any({
+            produce: () => [
+              'rule',
+              ...listenArgs(true),
+              '--data-dir=/data',
+              `--rule-file=${RULES_DIR}/*.yaml`,
+              `--eval-interval=${props.settings.evaluationInterval}`,
+              `--query=${props.query.httpSrv}`,
+              ...this.alertmanagerUrls.map((u) => `--alertmanagers.url=${u}`),
+              // Kubernetes puts the pod's name in $(POD_NAME): each replica writes its own stream of blocks.
+              ...labels,
+              `--alert.label-drop=${replicaLabel}`,
+              // The same relabeling as Prometheus's alerts (the team label the routing tree reads).
+              `--alert.relabel-config-file=${RELABEL_DIR}/relabel.yaml`,
+              `--alert.query-url=${props.query.externalUrl}`,
+              ...(objstore ? [objstore.arg] : []),
             ],
-            volumes: [
-              { name: 'rules', configMap: { name: props.ruleConfigMap } },
-              { name: 'alert-relabel', configMap: { name: `${this.name}-alert-relabel` } },
-              ...data.volumes,
-              ...(objstore ? [objstore.volume] : []),
-              ThanosComponent.tmpVolume,
-            ],
-          },
-        },
-      },
+          }),
+          volumeMounts: [
+            { name: 'data', mountPath: '/data' },
+            { name: 'rules', mountPath: RULES_DIR, readOnly: true },
+            { name: 'alert-relabel', mountPath: RELABEL_DIR, readOnly: true },
+            ...(objstore ? [objstore.mount] : []),
+          ],
+        }),
+        configReloaderContainer({
+          reloadUrl: `http://127.0.0.1:${THANOS_PORTS.http}/-/reload`,
+          watch: [{ volume: 'rules', mountPath: RULES_DIR }],
+          ...(props.reloaderImage ? { image: props.reloaderImage } : {}),
+        }),
+      ],
+      volumes: [
+        { name: 'rules', configMap: { name: props.ruleConfigMap } },
+        { name: 'alert-relabel', configMap: { name: `${this.name}-alert-relabel` } },
+        ...data.volumes,
+        ...(objstore ? [objstore.volume] : []),
+        ThanosComponent.tmpVolume,
+      ],
     });
-    if (replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
     props.query.allowFrom(this, [{ port: THANOS_PORTS.http }]);
     this.egress.push({ peers: [{ pods: props.query.selector }], ports: [{ port: THANOS_PORTS.http }] });
     if (objstore) this.egress.push(OBJECT_STORAGE_FLOW);

@@ -1,11 +1,9 @@
-import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Image, SecretRef, ThanosConfig } from '../../config/index.js';
-import { addDisruptionBudget } from '../common/availability.js';
 import type { Flow } from '../common/network.js';
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
-import { THANOS_PORTS, grpcSrv, listenArgs, objstoreVolume, thanosServicePorts } from './common.js';
+import { THANOS_PORTS, grpcSrv, listenArgs, objstoreVolume } from './common.js';
 import { ThanosComponent } from './component.js';
 
 /** HTTPS to the bucket: object storage lives outside the cluster, at addresses no policy can list in advance. */
@@ -27,7 +25,6 @@ export interface ThanosStoreGatewayProps {
  * caches index headers, which are rebuilt from the bucket when lost.
  */
 export class ThanosStoreGateway extends ThanosComponent {
-  private readonly headless: string;
   private readonly clusterDomain: string;
 
   constructor(scope: Construct, id: string, props: ThanosStoreGatewayProps) {
@@ -40,45 +37,29 @@ export class ThanosStoreGateway extends ThanosComponent {
       ports: [{ port: THANOS_PORTS.grpc }],
     });
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.headless = `${this.name}-headless`;
     const { replicas } = props.settings;
     const objstore = objstoreVolume(props.objectStorage);
     const data = dataVolume('data', props.settings.storage, this.labels);
 
     this.addServiceAccount();
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: this.headless, labels: this.labels },
-      spec: { clusterIp: 'None', selector: this.selector, ports: thanosServicePorts(true) },
+    this.addStatefulSet({
+      replicas,
+      grpc: true,
+      parallel: true,
+      claims: data.claims,
+      containers: [
+        this.thanosContainer({
+          image: props.image,
+          resources: props.settings.resources,
+          grpc: true,
+          // Ready once the index headers of every block are synced: minutes on a large bucket.
+          readyWithinSeconds: 1800,
+          args: ['store', ...listenArgs(true), '--data-dir=/data', objstore.arg],
+          volumeMounts: [{ name: 'data', mountPath: '/data' }, objstore.mount],
+        }),
+      ],
+      volumes: [...data.volumes, objstore.volume, ThanosComponent.tmpVolume],
     });
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: this.headless,
-        replicas,
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: this.selector },
-        ...(data.claims.length > 0 ? { volumeClaimTemplates: data.claims } : {}),
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            ...this.podBasics(this.uid, replicas),
-            containers: [
-              this.thanosContainer({
-                image: props.image,
-                resources: props.settings.resources,
-                grpc: true,
-                // Ready once the index headers of every block are synced: minutes on a large bucket.
-                readyWithinSeconds: 1800,
-                args: ['store', ...listenArgs(true), '--data-dir=/data', objstore.arg],
-                volumeMounts: [{ name: 'data', mountPath: '/data' }, objstore.mount],
-              }),
-            ],
-            volumes: [...data.volumes, objstore.volume, ThanosComponent.tmpVolume],
-          },
-        },
-      },
-    });
-    if (replicas > 1) addDisruptionBudget(this, this.name, this.labels, this.selector);
     this.egress.push(OBJECT_STORAGE_FLOW);
     this.addNetworkPolicy();
   }
