@@ -123,6 +123,8 @@ export class QueueRefusedError extends Error {
 interface Entry {
   readonly rows: Rows;
   readonly count: number;
+  /** The rows as JSON, made when they are queued (see `fragmentsOf`). */
+  readonly fragments: Fragments;
   readonly resolve: (returned: Returned) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -135,9 +137,12 @@ export interface WriteQueueOptions {
   readonly onError?: (err: unknown) => void;
 }
 
+/** The queue's tables, for loops over a `Rows` without `for…in` (slow on the many shapes of object literals that reach it). */
+const TABLE_NAMES = Object.keys(TABLES) as TableName[];
+
 function countRows(rows: Rows): number {
   let n = 0;
-  for (const table in rows) n += rows[table as TableName]?.length ?? 0;
+  for (const table of TABLE_NAMES) n += rows[table]?.length ?? 0;
   return n;
 }
 
@@ -198,8 +203,10 @@ export class WriteQueue {
     if (this.closed) return Promise.reject(new QueueRefusedError('closed'));
     if (count === 0) return Promise.resolve({});
     if (this.depth + count > this.opts.maxRows) return Promise.reject(new QueueRefusedError('full'));
+    // The JSON is made now, while an earlier statement runs, rather than when this one is sent.
+    const fragments = fragmentsOf(rows);
     return new Promise<Returned>((resolve, reject) => {
-      this.pending.push({ rows, count, resolve, reject });
+      this.pending.push({ rows, count, fragments, resolve, reject });
       this.pendingRows += count;
       this.schedule();
     });
@@ -245,12 +252,16 @@ export class WriteQueue {
       this.pendingRows -= rows;
       this.inflightRows += rows;
       this.inflight++;
-      void this.flush(batch, rows).finally(() => {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
         this.inflight--;
         this.inflightRows -= rows;
         if (this.pending.length > 0) this.pump();
         else if (this.inflight === 0) this.notifyIdle();
-      });
+      };
+      void this.flush(batch, rows, end).finally(end);
     }
   }
 
@@ -260,11 +271,18 @@ export class WriteQueue {
     for (const w of waiters) w();
   }
 
-  private async flush(batch: Entry[], rows: number): Promise<void> {
+  /**
+   * Commits a batch and settles its writers. Once the statement is
+   * committed, `sent` hands its place to the next batch before the writers
+   * are answered, so that the database starts on the next statement while
+   * this one's answers are written.
+   */
+  private async flush(batch: Entry[], rows: number, sent: () => void): Promise<void> {
     const started = performance.now();
     try {
-      const returned = await this.commitRetried(batch.map((e) => e.rows));
+      const returned = await this.commitRetried(batch);
       this.report(rows, batch.length, started, true);
+      sent();
       batch.forEach((e, i) => e.resolve(returned[i]!));
     } catch (err) {
       this.report(rows, batch.length, started, false);
@@ -272,7 +290,7 @@ export class WriteQueue {
         // One writer's rows broke the batch: commit each alone so the others still succeed.
         for (const e of batch) {
           try {
-            const [returned] = await this.commitRetried([e.rows]);
+            const [returned] = await this.commitRetried([e]);
             e.resolve(returned!);
           } catch (single) {
             e.reject(this.classify(single));
@@ -304,7 +322,7 @@ export class WriteQueue {
    * (a fingerprint, an event id) in opposite orders wait for each other, and
    * PostgreSQL ends one of them, which committed nothing.
    */
-  private async commitRetried(parts: Rows[]): Promise<Returned[]> {
+  private async commitRetried(parts: Entry[]): Promise<Returned[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.commit(parts);
@@ -314,24 +332,12 @@ export class WriteQueue {
     }
   }
 
-  /** Commits the parts in one statement; what it returned, part by part. */
-  private async commit(parts: Rows[]): Promise<Returned[]> {
-    let merged: Rows = parts[0]!;
-    if (parts.length > 1) {
-      merged = {};
-      for (const part of parts) {
-        for (const table in part) {
-          const rows = part[table as TableName]!;
-          const into = merged[table as TableName];
-          if (into) for (const row of rows) into.push(row);
-          else merged[table as TableName] = rows.slice();
-        }
-      }
-    }
-    const { text, params, name, returning } = insertStatement(merged);
+  /** Commits the writers' rows in one statement; what it returned, writer by writer. */
+  private async commit(parts: Entry[]): Promise<Returned[]> {
+    const { text, params, name, returning } = batchStatement(parts.map((p) => p.fragments));
     if (!text) return parts.map(() => ({}));
     const { rows } = await this.db.query<Record<string, unknown>>(text, params, name);
-    return returning === undefined ? parts.map(() => ({})) : shareReturned(parts, returning, rows);
+    return returning === undefined ? parts.map(() => ({})) : shareReturned(parts.map((p) => p.rows), returning, rows);
   }
 }
 
@@ -362,7 +368,7 @@ function shareReturned(parts: Rows[], table: TableName, returned: Record<string,
 }
 
 /** The SQL of one part's insert, reading its rows from parameter `$n`; a part of rows without the optional key has no suffix. */
-function insertSql(part: Part, n: number): string {
+function insertSql(part: Pick<Part, 'table' | 'keyless'>, n: number): string {
   const spec = TABLES[part.table];
   const columns = spec.columns.map(([name]) => name).join(', ');
   const values = spec.columns
@@ -424,19 +430,10 @@ function rowsParam(rows: unknown[][]): string {
 /** The text of each statement by name: a handful, one per set of tables written together. */
 const statements = new Map<string, string>();
 
-/**
- * Rows of several tables as one statement: every table but the last is a
- * data-modifying CTE. A single statement is atomic on its own, so a batch
- * costs one round trip instead of BEGIN, one INSERT per table and COMMIT.
- */
-export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string; returning?: TableName } {
-  // A table that returns rows goes last: only the outer statement's RETURNING reaches the client.
-  const tables = (Object.keys(rows) as TableName[]).filter((t) => (rows[t]?.length ?? 0) > 0).sort((a, b) => Number(returns(a)) - Number(returns(b)));
-  const parts = tables.flatMap((table) => partsOf(table, rows[table]!));
-  const params = parts.map((part) => rowsParam(part.rows));
-  // The text depends only on the parts and their order, so it is prepared once per connection under this name.
+/** A statement's name and text for its parts, in order; prepared once per connection under that name. */
+function statementOf(parts: readonly Pick<Part, 'table' | 'keyless'>[]): { name: string; text: string } {
+  // The text depends only on the parts and their order.
   const name = `ingest_insert_${parts.map((p) => `${TABLE_CODE[p.table]}${p.keyless ? 'k' : ''}`).join('_')}`;
-  if (parts.length === 0) return { text: undefined, params, name };
   let text = statements.get(name);
   if (text === undefined) {
     const sql = parts.map((part, i) => insertSql(part, i + 1));
@@ -445,7 +442,61 @@ export function insertStatement(rows: Rows): { text: string | undefined; params:
     text = ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last}` : last;
     statements.set(name, text);
   }
-  const returning = tables.at(-1)!;
+  return { name, text };
+}
+
+/**
+ * Rows of several tables as one statement: every table but the last is a
+ * data-modifying CTE. A single statement is atomic on its own, so a batch
+ * costs one round trip instead of BEGIN, one INSERT per table and COMMIT.
+ */
+export function insertStatement(rows: Rows): { text: string | undefined; params: string[]; name: string; returning?: TableName } {
+  return batchStatement([fragmentsOf(rows)]);
+}
+
+/** The parts of a statement in their order: tables in `TABLES` order but the one that returns rows last, each table's rows without the optional key first. */
+const PART_ORDER: readonly Pick<Part, 'table' | 'keyless'>[] = [...TABLE_NAMES]
+  .sort((a, b) => Number(returns(a)) - Number(returns(b)))
+  .flatMap((table) => [{ table, keyless: true }, { table, keyless: false }]);
+
+/** One writer's rows as JSON, part by part (`PART_ORDER`'s index): the rows of the part's JSON array without its brackets. */
+export type Fragments = (string | undefined)[];
+
+/** A writer's rows as the JSON fragments of the parts they belong to. */
+function fragmentsOf(rows: Rows): Fragments {
+  const out: Fragments = [];
+  for (const table of TABLE_NAMES) {
+    const r = rows[table];
+    if (!r || r.length === 0) continue;
+    // A table without an optional key has all its rows in the keyed part (`partsOf`).
+    for (const part of partsOf(table, r)) out[PART_AT[table][part.keyless ? 0 : 1]] = rowsParam(part.rows).slice(1, -1);
+  }
+  return out;
+}
+
+/** Where each table's parts are in `PART_ORDER`: [rows without the optional key, rows with it]. */
+const PART_AT = Object.fromEntries(
+  TABLE_NAMES.map((t) => [t, [PART_ORDER.findIndex((p) => p.table === t && p.keyless), PART_ORDER.findIndex((p) => p.table === t && !p.keyless)]]),
+) as Record<TableName, [number, number]>;
+
+/** The statement that inserts the rows of several writers, from their fragments: one JSON array per part. */
+function batchStatement(writers: readonly Fragments[]): { text: string | undefined; params: string[]; name: string; returning?: TableName } {
+  const parts: Pick<Part, 'table' | 'keyless'>[] = [];
+  const params: string[] = [];
+  for (let i = 0; i < PART_ORDER.length; i++) {
+    let json: string | undefined;
+    for (const w of writers) {
+      const f = w[i];
+      if (f === undefined) continue;
+      json = json === undefined ? f : `${json},${f}`;
+    }
+    if (json === undefined) continue;
+    parts.push(PART_ORDER[i]!);
+    params.push(`[${json}]`);
+  }
+  if (parts.length === 0) return { text: undefined, params, name: 'ingest_insert_' };
+  const { name, text } = statementOf(parts);
+  const returning = parts.at(-1)!.table;
   return { text, params, name, ...(returns(returning) ? { returning } : {}) };
 }
 

@@ -214,6 +214,35 @@ describe.each(TARGETS)('write queue on $name', (target) => {
     expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(160);
   });
 
+  it('sends the next statement before it answers the writers of the one just committed', async () => {
+    const tag = `next-${randomUUID()}`;
+    const log: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const recording: Database = {
+      ...db,
+      query: async <R,>(sql: string, params?: readonly unknown[], name?: string) => {
+        log.push(`sent ${(params as string[]).length}`);
+        const first = log.length === 1;
+        const result = await db.query<R>(sql, params, name);
+        // The first statement's answer is held back until the second writer is queued.
+        if (first) await held;
+        return result;
+      },
+    };
+    // One statement at a time, so that the second writer waits for the first one's commit.
+    const q = new WriteQueue(recording, { maxRows: 1_000, flushMaxRows: 1_000, concurrency: 1 });
+    const first = q.enqueue({ events: [event({ type: tag })] }).then(() => log.push('first answered'));
+    await new Promise((r) => setImmediate(r));
+    const second = q.enqueue({ events: [event({ type: tag })], audit_log: [audit(tag)] }).then(() => log.push('second answered'));
+    await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all([first, second]);
+    // The database starts on the second statement (events and audit: two parameters) while the first writer is answered.
+    expect(log).toEqual(['sent 1', 'sent 2', 'first answered', 'second answered']);
+    expect((await db.query('SELECT 1 FROM events WHERE type = $1', [tag])).rows).toHaveLength(2);
+  });
+
   it('sends what comes while a statement commits at once, and answers each writer after its own commit', async () => {
     const tag = `overlap-${randomUUID()}`;
     const started: number[] = [];

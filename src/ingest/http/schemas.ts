@@ -235,7 +235,7 @@ export function oneOrMany<T extends z.ZodType>(item: T, key: string, max: number
     }
     return accept!(input) ? [input as z.output<T>] : undefined;
   };
-  return z.unknown().transform((input, ctx): z.output<T>[] => {
+  const schema = z.unknown().transform((input, ctx): z.output<T>[] => {
     const accepted = accept ? fast(input) : undefined;
     if (accepted) return accepted;
     let result;
@@ -254,6 +254,17 @@ export function oneOrMany<T extends z.ZodType>(item: T, key: string, max: number
     }
     return result.data as z.output<T>[];
   });
+  // The validator compiler calls `fast` itself and runs the schema only for what it does not accept.
+  if (accept) FAST_PATHS.set(schema, fast);
+  return schema;
+}
+
+/** Plain checks that give a schema's output without zod's walk, or undefined to leave the input to the schema; see `fastPath`. */
+const FAST_PATHS = new WeakMap<z.ZodType, (input: unknown) => unknown>();
+
+/** The plain check registered for a schema, if any: its answer, when defined, is what the schema would give. */
+export function fastPath(schema: z.ZodType): ((input: unknown) => unknown) | undefined {
+  return FAST_PATHS.get(schema);
 }
 
 /** The body of every 4xx/5xx answer. */

@@ -1,6 +1,7 @@
 import type { FastifySchemaCompiler, FastifySerializerCompiler, FastifyTypeProvider } from 'fastify';
 import { z } from 'zod';
 import { RequestValidationError, zodIssues } from './errors.js';
+import { fastPath } from './schemas.js';
 
 /** Lets route handlers see `request.body` etc. as the zod schema's output type. */
 export interface ZodTypeProvider extends FastifyTypeProvider {
@@ -13,7 +14,12 @@ const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query',
 /** Validates request parts with the route's zod schemas; issues name their field. */
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
   const part = PART_NAMES[httpPart ?? 'body'] ?? 'body';
+  const fast = fastPath(schema);
   return (data: unknown) => {
+    if (fast) {
+      const value = fast(data);
+      if (value !== undefined) return { value };
+    }
     const result = schema.safeParse(data);
     if (result.success) return { value: result.data };
     return { error: new RequestValidationError(part, zodIssues(part, result.error)) };

@@ -76,8 +76,11 @@ export function withoutPersonalData(obj: Record<string, unknown>): Record<string
   for (const field in PERSONAL_FIELDS) {
     const v = obj[field];
     if (typeof v !== 'string') continue;
+    const safe = PERSONAL_FIELDS[field]!(v);
+    // A value already made safe (an audit line's address) costs no copy of the line.
+    if (safe === v) continue;
     if (out === obj) out = { ...obj };
-    out[field] = PERSONAL_FIELDS[field]!(v);
+    out[field] = safe;
   }
   return out;
 }
