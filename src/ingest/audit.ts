@@ -145,9 +145,7 @@ export type WriteAudit = Pick<AuditEntry, 'action' | 'resourceType' | 'resourceI
  */
 export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: FastifyRequest, rows: Rows, audit: WriteAudit): Promise<Returned> {
   const { name, project } = request.principal!;
-  const h = request.headers;
-  const ua = h['user-agent'];
-  const tags = h['x-compliance-tags'];
+  const facts = requestFacts(request);
   // One object literal of fixed shape, without spreads: this runs on every write.
   const entry: AuditEntry = {
     actor: name,
@@ -157,12 +155,12 @@ export async function commitAudited(ctx: Pick<IngestContext, 'queue'>, request: 
     resourceType: audit.resourceType,
     resourceId: audit.resourceId,
     metadata: audit.metadata,
-    ip: request.ip,
-    userAgent: typeof ua === 'string' ? ua : null,
-    requestId: request.id,
-    userId: headerValue(h['x-user-id']),
-    sessionId: headerValue(h['x-session-id']),
-    complianceHeader: typeof tags === 'string' ? tags : undefined,
+    ip: facts.ip,
+    userAgent: facts.userAgent,
+    requestId: facts.requestId,
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    complianceHeader: facts.complianceHeader,
   };
   const returned = await ctx.queue.enqueue(withAudit(rows, auditRow(entry)));
   logAudit(request.log, entry);
