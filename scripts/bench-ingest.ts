@@ -6,9 +6,12 @@
  * each, the events in the database against the events answered 2xx, where the
  * CPU went (per request, in the server, in PostgreSQL and in the load
  * generator), and whether the targets are met: single events at 0.5x the
- * ceiling or more, batches at 100,000 events/s or more. Last, it kills
+ * ceiling or more, batches at 100,000 events/s or more. Then it kills
  * PostgreSQL under load and restarts it: writes are refused with 503
  * meanwhile, and every event answered 2xx is in the database afterwards.
+ * Last, PostgreSQL alone, without HTTP or the service: the write queue's own
+ * statement sent back to back, for the database's share of each target on
+ * this machine.
  *
  * The servers run in child processes so that autocannon does not share their
  * event loop; all three share the machine's cores. The service runs with its
@@ -26,8 +29,10 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/ingest/app.js';
+import { auditRow } from '../src/ingest/audit.js';
 import { parseConfig, type IngestConfigInput } from '../src/ingest/config.js';
 import { logDestination } from '../src/ingest/telemetry/logger.js';
+import { insertStatement, type Rows } from '../src/ingest/write-queue.js';
 import { writeThroughOutage } from '../test/ingest/helpers/outage.js';
 import { freePort, postgresUnavailable, TestPostgres } from '../test/ingest/helpers/postgres.js';
 
@@ -138,6 +143,67 @@ function event(type: string, i: number) {
   return { type, user_id: `user-${i % 1000}`, session_id: `s-${i % 5000}`, properties: { path: '/chat', plan: 'pro' } };
 }
 
+/** The rows the events route hands to the queue for `requests` requests of `events` events each, with their audit rows. */
+function queueRows(type: string, requests: number, events: number): Rows {
+  const now = new Date().toISOString();
+  const rows = { events: [] as unknown[][], audit_log: [] as unknown[][] };
+  for (let r = 0; r < requests; r++) {
+    for (let i = 0; i < events; i++) {
+      const e = event(type, r * events + i);
+      rows.events.push([null, e.type, e.user_id, e.session_id, now, e.properties, 'bench', 'default']);
+    }
+    rows.audit_log.push(
+      auditRow({ actor: 'bench', project: 'default', outcome: 'success', action: 'events.ingest', resourceType: 'events', metadata: { count: events }, ip: '127.0.0.0', requestId: `req-${r}` }),
+    );
+  }
+  return rows;
+}
+
+interface Alone {
+  name: string;
+  connections: number;
+  events: number;
+  eventsPerSecond: number;
+  /** CPU microseconds of PostgreSQL (every process) per event. */
+  cpu: number;
+}
+
+/**
+ * PostgreSQL alone: `connections` clients each send the queue's statement
+ * for `rows` back to back for `seconds`, with durable commits as the service
+ * has them. What it reaches is the most the service could reach on this
+ * machine if the service and the load generator cost nothing.
+ */
+async function databaseAlone(pgServer: TestPostgres, name: string, rows: Rows, connections: number, seconds: number): Promise<Alone> {
+  const { text, params, name: statement } = insertStatement(rows);
+  const perStatement = rows.events!.length;
+  const clients = await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const c = new pg.Client(pgServer.url);
+      await c.connect();
+      await c.query({ name: statement, text: text!, values: params }); // prepared, as the service's connections have it
+      return c;
+    }),
+  );
+  const cpuBefore = cpuSeconds(pgServer.postmasterPid(), true);
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  let statements = 0;
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < until) {
+        await c.query({ name: statement, text: text!, values: params });
+        statements++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const events = statements * perStatement;
+  const cpu = ((cpuSeconds(pgServer.postmasterPid(), true) - cpuBefore) / events) * 1e6;
+  await Promise.all(clients.map((c) => c.end()));
+  return { name, connections, events: events + connections * perStatement, eventsPerSecond: events / elapsed, cpu };
+}
+
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve');
   if (serveAt >= 0) {
@@ -235,6 +301,13 @@ async function main(): Promise<void> {
     const outage = await writeThroughOutage({ base: `http://127.0.0.1:${port}`, key: KEY, db: pgServer, writers: connections, stop: 'immediate' });
     await stopChild(ingest);
 
+    const aloneSeconds = Math.max(2, duration / 2);
+    const alone = [
+      await databaseAlone(pgServer, '25 requests of 100 events', queueRows('bench_database', 25, 100), 1, aloneSeconds),
+      await databaseAlone(pgServer, '25 requests of 100 events', queueRows('bench_database', 25, 100), 2, aloneSeconds),
+      await databaseAlone(pgServer, '16 single events', queueRows('bench_database', 16, 1), 2, aloneSeconds),
+    ];
+
     const client = new pg.Client(pgServer.url);
     await client.connect();
     const stored = new Set(
@@ -242,7 +315,7 @@ async function main(): Promise<void> {
     );
     const lost = outage.acked.filter((id) => !stored.has(id)).length;
     const counts = await client.query<{ type: string; n: number }>(
-      "SELECT type, count(*)::int AS n FROM events WHERE type IN ('bench_single', 'bench_batch') GROUP BY type",
+      "SELECT type, count(*)::int AS n FROM events WHERE type IN ('bench_single', 'bench_batch', 'bench_database') GROUP BY type",
     );
     const version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v;
     await client.end();
@@ -267,11 +340,20 @@ async function main(): Promise<void> {
     const line = (name: string, db: number, answered: number) => `  ${name} ${db} in DB, ${answered} answered 2xx  ${db === answered ? 'EQUAL' : 'DIFFERENT'}`;
     console.log(line('single:', inDb['bench_single'] ?? 0, expectSingle));
     console.log(line('batch: ', inDb['bench_batch'] ?? 0, expectBatch));
+    const expectAlone = alone.reduce((n, a) => n + a.events, 0);
+    console.log(line('PostgreSQL alone (below):', inDb['bench_database'] ?? 0, expectAlone).replace('answered 2xx', 'committed'));
 
     const statuses = [...outage.statuses].sort(([a], [b]) => a - b).map(([code, n]) => `${n} x ${code === 0 ? 'no answer' : code}`).join(', ');
     console.log(`\nPostgreSQL killed (immediate shutdown) under load of ${connections} connections, restarted after ${outage.downSeconds.toFixed(1)} s:`);
     console.log(`  answers: ${statuses}; /health/ready answered ${outage.readyWhileDown} while the database was down`);
     console.log(`  ${outage.acked.length} events answered 2xx, ${outage.acked.length - lost} of them in the database after the restart: ${lost === 0 ? 'none lost' : `${lost} LOST`}`);
+
+    console.log(`\nPostgreSQL alone, for ${aloneSeconds} s each: the write queue's statement sent back to back, durable commits, no HTTP and no service:`);
+    for (const a of alone) {
+      console.log(
+        `  ${a.name} per statement, ${a.connections} connection${a.connections > 1 ? 's' : ' '}: ${a.eventsPerSecond.toFixed(0).padStart(7)} events/s, ${a.cpu.toFixed(1).padStart(5)} us of PostgreSQL CPU per event`,
+      );
+    }
 
     const ratio = one.rps / ceiling.rps;
     const cores = availableParallelism();
@@ -302,7 +384,14 @@ async function main(): Promise<void> {
     console.log(
       `  a 100-event batch spends ${total(hundred).toFixed(0)} us in all (${hundred.cpu.server.toFixed(0)} server, ${hundred.cpu.db.toFixed(0)} PostgreSQL, ${hundred.cpu.load.toFixed(0)} load generator): at most ${((cores / total(hundred)) * 1e8).toFixed(0)} events/s with the CPUs fully busy.`,
     );
-    if (inDb['bench_single'] !== expectSingle || inDb['bench_batch'] !== expectBatch || lost > 0) process.exitCode = 1;
+    const [aloneOne, aloneTwo, aloneSingles] = alone as [Alone, Alone, Alone];
+    console.log(
+      `  PostgreSQL alone, with both CPUs to itself, inserted ${aloneOne.eventsPerSecond.toFixed(0)} batch events/s on one connection and ${aloneTwo.eventsPerSecond.toFixed(0)} on two (${aloneOne.cpu.toFixed(1)} and ${aloneTwo.cpu.toFixed(1)} us per event); the batch target asks ${BATCH_EVENTS_PER_SECOND.toLocaleString('en')}/s of it while the service and the load generator share the same CPUs.`,
+    );
+    console.log(
+      `  a single event with its audit row costs PostgreSQL ${aloneSingles.cpu.toFixed(0)} us alone and ${one.cpu.db.toFixed(0)} us under the service's load; the no-op route's whole request costs ${total(ceiling).toFixed(0)} us.`,
+    );
+    if (inDb['bench_single'] !== expectSingle || inDb['bench_batch'] !== expectBatch || inDb['bench_database'] !== expectAlone || lost > 0) process.exitCode = 1;
   } finally {
     await pgServer.destroy();
   }
