@@ -1,6 +1,8 @@
 import { QueryVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
+import { syntaxError, unquote } from './lezer-text.js';
+import { variableUses, type VariablePosition } from './template-variables.js';
 
 /**
  * The `cluster` template variable of multi-cluster dashboards. Behind a global
@@ -19,57 +21,30 @@ export const CLUSTER_MATCHER = `${CLUSTER_VARIABLE}=~"$${CLUSTER_VARIABLE}"`;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Grafana's variable spellings: `${name}`, `${name:format}`, `$name`, `[[name]]`. */
-const VARIABLE = /\$\{([A-Za-z0-9_.]+)(?::[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)(?::[^\]]*)?\]\]/g;
-/** Grafana's global variables that stand for a duration. */
-const DURATION_VARIABLES = /^__(rate_interval|interval|range|auto(_interval_\w+)?)$/;
-const GROUPING = /(?:^|[^A-Za-z0-9_])(by|without|on|ignoring|group_left|group_right)\s*\($/;
-const isNameChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_:]/.test(c);
+/** Same-length text that parses where Grafana's value would, by what the variable's position needs. */
+const MASK: Readonly<Record<Exclude<VariablePosition, 'quoted'>, (length: number) => string>> = {
+  duration: (n) => '1s'.padEnd(n, ' '),
+  number: (n) => '1'.padEnd(n, ' '),
+  value: (n) => '1'.padEnd(n, ' '),
+  label: (n) => 'x'.repeat(n),
+  name: (n) => 'x'.repeat(n),
+};
 
 /**
- * The expression with each template variable outside strings replaced by text
- * of the same length that parses where Grafana's value would (a duration in
- * `[…]` and after `offset`, a name next to a name or in `by (…)`, a number
- * elsewhere), so that offsets in the masked text are offsets in the original.
+ * The expression with each template variable outside strings and comments
+ * replaced by text of the same length that parses where Grafana's value
+ * would (`variableUses` says which kind), so that offsets in the masked text
+ * are offsets in the original.
  */
 function maskVariables(expr: string): string {
-  const out = expr.split('');
-  let quote: string | undefined;
-  let comment = false;
-  let scanned = 0;
-  const advance = (to: number) => {
-    for (let i = scanned; i < to; i++) {
-      const c = expr[i];
-      if (comment) comment = c !== '\n';
-      else if (quote) {
-        if (c === '\\' && quote !== '`') i++;
-        else if (c === quote) quote = undefined;
-      } else if (c === '"' || c === "'" || c === '`') quote = c;
-      else if (c === '#') comment = true;
-    }
-    scanned = Math.max(scanned, to);
-  };
-  for (const m of expr.matchAll(VARIABLE)) {
-    const at = m.index;
-    const end = at + m[0].length;
-    advance(at);
-    scanned = end;
-    if (quote || comment) continue;
-    const name = m[1] ?? m[2] ?? m[3] ?? '';
-    const before = expr.slice(0, at).trimEnd();
-    const after = expr.slice(end).trimStart();
-    const open = before.lastIndexOf('[') > Math.max(before.lastIndexOf(']'), before.lastIndexOf('('), before.lastIndexOf(')'));
-    const duration = DURATION_VARIABLES.test(name) || before.endsWith('[') || after.startsWith(']') || (open && after.startsWith(':')) || /(^|[^A-Za-z0-9_])offset\s*-?$/.test(before);
-    const grouping = GROUPING.test(expr.slice(0, expr.lastIndexOf('(', at - 1) + 1)) && !expr.slice(expr.lastIndexOf('(', at - 1), at).includes(')');
-    let text: string;
-    if (duration) text = '1s';
-    else if (grouping || isNameChar(expr[at - 1]) || isNameChar(expr[end]) || expr[end] === '{') text = 'x';
-    else text = '1';
-    const length = end - at;
-    const filled = text === 'x' ? 'x'.repeat(length) : text.padEnd(length, ' ');
-    for (let i = 0; i < length; i++) out[at + i] = filled[i]!;
+  let out = '';
+  let last = 0;
+  for (const u of variableUses(expr)) {
+    if (u.position === 'quoted') continue;
+    out += expr.slice(last, u.at) + MASK[u.position](u.end - u.at);
+    last = u.end;
   }
-  return out.join('');
+  return out + expr.slice(last);
 }
 
 /** The first syntax error of a parsed expression, as "at offset N: unexpected …". */
@@ -77,7 +52,7 @@ function firstError(masked: string): string | undefined {
   let error: string | undefined;
   parser.parse(masked).iterate({
     enter(ref) {
-      if (error === undefined && ref.type.isError) error = `at offset ${ref.from}: unexpected ${ref.from < masked.length ? JSON.stringify(masked.slice(ref.from, ref.from + 12)) : 'end of expression'}`;
+      if (error === undefined && ref.type.isError) error = syntaxError(masked, ref.from);
       return error === undefined;
     },
   });
@@ -92,7 +67,7 @@ function matcherNames(selector: SyntaxNode, expr: string): string[] {
     const name = m.getChild('LabelName') ?? m.getChild('QuotedLabelName');
     if (!name) return [];
     const text = expr.slice(name.from, name.to);
-    return [name.name === 'QuotedLabelName' ? text.slice(1, -1) : text];
+    return [name.name === 'QuotedLabelName' ? unquote(text) : text];
   });
 }
 

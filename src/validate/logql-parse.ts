@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
-import { syntaxError, unquote } from './lezer-text.js';
+import { syntaxError, unquote } from '../authoring/lezer-text.js';
 
 /** A stream selector's label matcher, its value unquoted. */
 export interface LogQLMatcher {

@@ -1,5 +1,5 @@
 import { parser } from '@prometheus-io/lezer-promql';
-import { syntaxError, unquote } from './lezer-text.js';
+import { syntaxError, unquote } from '../authoring/lezer-text.js';
 
 /** A series selector in an expression: its metric name when it has one. */
 export interface SelectorUse {

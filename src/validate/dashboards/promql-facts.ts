@@ -1,6 +1,6 @@
 import { IterMode, type SyntaxNode, type TreeCursor } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import { syntaxError, unquote } from '../lezer-text.js';
+import { syntaxError, unquote } from '../../authoring/lezer-text.js';
 
 /** A label matcher of a selector, its value unquoted. */
 export interface MatcherFact {

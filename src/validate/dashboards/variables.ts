@@ -1,3 +1,5 @@
+import { TEMPLATE_VARIABLE, variableUses, type VariablePosition } from '../../authoring/template-variables.js';
+
 /** `$name`, `${name}`, `${name:format}` or `[[name]]` when the whole text is one variable; the variable's name. */
 export function variableName(text: string): string | undefined {
   const m = /^\$\{([A-Za-z0-9_]+)(?::[^}]*)?\}$|^\$([A-Za-z0-9_]+)$|^\[\[([A-Za-z0-9_]+)(?::[^\]]*)?\]\]$/.exec(text.trim());
@@ -6,18 +8,12 @@ export function variableName(text: string): string | undefined {
 
 /** Whether a text names the variable `name` anywhere (`$name`, `${name…}`, `[[name…]]`). */
 export function mentionsVariable(text: string, name: string): boolean {
-  for (const m of text.matchAll(VARIABLE)) if ((m[1] ?? m[2] ?? m[3]) === name) return true;
+  for (const m of text.matchAll(TEMPLATE_VARIABLE)) if ((m[1] ?? m[2] ?? m[3]) === name) return true;
   return false;
 }
 
-/** Grafana's global variables that stand for a duration. */
-const DURATION_VARIABLES = /^__(rate_interval|interval|range|auto(_interval_\w+)?)$/;
-/** Global variables that stand for a number. */
-const NUMBER_VARIABLES = /^__(interval_ms|range_s|range_ms|rate_interval_ms|from|to)$/;
 /** Placeholder for a variable that stands for part of a name: a selector containing it is not looked up. */
 export const NAME_PLACEHOLDER = 'obstack_template_variable';
-
-const VARIABLE = /\$\{([A-Za-z0-9_.]+)(?::[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z0-9_]+)(?::[^\]]*)?\]\]/g;
 
 /**
  * The values a variable may take when they are text Grafana pastes into a
@@ -42,115 +38,18 @@ export interface Substitution {
   readonly chosen: ReadonlyMap<string, string>;
 }
 
-interface Use {
-  readonly at: number;
-  readonly end: number;
-  readonly name: string;
-  /** In a string or a comment, where the value does not change how the query parses. */
-  readonly quoted: boolean;
-  /** What the position needs when the variable's values are not known. */
-  readonly fallback: string;
-  /** Whether the position needs a duration: a known value is used only when it is one. */
-  readonly duration: boolean;
-}
+/** What stands for a variable whose values are not known, by what its position needs. */
+const FALLBACK: Readonly<Record<Exclude<VariablePosition, 'quoted'>, string>> = {
+  duration: '5m',
+  number: '300',
+  label: 'template_label',
+  name: NAME_PLACEHOLDER,
+  value: '1',
+};
 
 const DURATION_TEXT = /^(\d+(ms|s|m|h|d|w|y))+$/;
 /** Most combinations of known values tried for one expression. */
 const MAX_COMBINATIONS = 16;
-
-const isNameChar = (c: number) => (c >= 48 && c <= 58) || (c >= 65 && c <= 90) || c === 95 || (c >= 97 && c <= 122);
-const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
-
-/** The first character before `at` that is not white space. */
-function previousNonSpace(expr: string, at: number): string | undefined {
-  let i = at - 1;
-  while (i >= 0 && isSpace(expr[i])) i--;
-  return expr[i];
-}
-
-/** The first character from `at` on that is not white space. */
-function nextNonSpace(expr: string, at: number): string | undefined {
-  let i = at;
-  while (i < expr.length && isSpace(expr[i])) i++;
-  return expr[i];
-}
-
-/** Whether the text before `at` ends with `offset` or `offset -`. */
-function afterOffset(expr: string, at: number): boolean {
-  let i = at - 1;
-  while (i >= 0 && isSpace(expr[i])) i--;
-  if (expr[i] === '-') i--;
-  while (i >= 0 && isSpace(expr[i])) i--;
-  return i >= 5 && expr.slice(i - 5, i + 1) === 'offset' && !isNameChar(expr.charCodeAt(i - 6));
-}
-
-/** Whether `at` is inside `[…]` (a range or a subquery's `[range:step]`). */
-function insideBrackets(expr: string, at: number): boolean {
-  for (let i = at - 1; i >= 0; i--) {
-    if (expr[i] === '[') return true;
-    if (expr[i] === ']' || expr[i] === '(' || expr[i] === ')') return false;
-  }
-  return false;
-}
-
-const GROUPING = /(?:^|[^A-Za-z0-9_])(by|without|on|ignoring|group_left|group_right)\s*$/;
-
-/** Whether `at` is inside the parentheses of `by (…)`, `on (…)` and the like. */
-function inGrouping(expr: string, at: number): boolean {
-  let i = at - 1;
-  while (i >= 0 && expr[i] !== '(' && expr[i] !== ')') i--;
-  return i > 0 && expr[i] === '(' && GROUPING.test(expr.slice(Math.max(0, i - 24), i));
-}
-
-/** Each variable of an expression, where it stands: inside a string or `#` comment, and what kind of text its position needs. */
-function usesOf(expr: string): Use[] {
-  const uses: Use[] = [];
-  let inString: string | undefined;
-  let scanned = 0;
-  let inComment = false;
-  // Tracks whether a position is inside a string literal or a comment, scanning forward once.
-  const advance = (to: number) => {
-    for (let i = scanned; i < to; i++) {
-      const c = expr[i];
-      if (inComment) {
-        if (c === '\n') inComment = false;
-      } else if (inString) {
-        if (c === '\\' && inString !== '`') i++;
-        else if (c === inString) inString = undefined;
-      } else if (c === '"' || c === "'" || c === '`') {
-        inString = c;
-      } else if (c === '#') {
-        inComment = true;
-      }
-    }
-    scanned = Math.max(scanned, to);
-  };
-  for (const m of expr.matchAll(VARIABLE)) {
-    const at = m.index;
-    const end = at + m[0].length;
-    const name = m[1] ?? m[2] ?? m[3] ?? '';
-    advance(at);
-    // A variable never changes whether what follows is inside a string.
-    scanned = end;
-    if (inString || inComment) {
-      uses.push({ at, end, name, quoted: true, fallback: m[0], duration: false });
-      continue;
-    }
-    const prev = previousNonSpace(expr, at);
-    const next = nextNonSpace(expr, end);
-    let fallback: string;
-    let duration = false;
-    if (DURATION_VARIABLES.test(name) || prev === '[' || next === ']' || (next === ':' && insideBrackets(expr, at)) || afterOffset(expr, at)) {
-      fallback = '5m';
-      duration = true;
-    } else if (NUMBER_VARIABLES.test(name)) fallback = '300';
-    else if (inGrouping(expr, at)) fallback = 'template_label';
-    else if (isNameChar(expr.charCodeAt(at - 1)) || isNameChar(expr.charCodeAt(end)) || expr[end] === '{') fallback = NAME_PLACEHOLDER;
-    else fallback = '1';
-    uses.push({ at, end, name, quoted: false, fallback, duration });
-  }
-  return uses;
-}
 
 /**
  * Replaces Grafana template variables in a PromQL or LogQL expression so
@@ -165,14 +64,14 @@ function usesOf(expr: string): Use[] {
  */
 export function substitutions(expr: string, values: VariableValues = () => undefined): Substitution[] {
   if (!expr.includes('$') && !expr.includes('[[')) return [{ text: expr, spans: [], chosen: new Map() }];
-  const uses = usesOf(expr);
+  const uses = variableUses(expr);
   // The known values of each variable that stands outside strings, where they fit the position.
   const choices = new Map<string, readonly string[]>();
   for (const u of uses) {
-    if (u.quoted || choices.has(u.name)) continue;
+    if (u.position === 'quoted' || choices.has(u.name)) continue;
     const known = values(u.name)?.filter((v) => !v.includes('$') && !v.includes('[['));
     if (!known || known.length === 0) continue;
-    const fitting = u.duration ? known.filter((v) => DURATION_TEXT.test(v.trim())) : known;
+    const fitting = u.position === 'duration' ? known.filter((v) => DURATION_TEXT.test(v.trim())) : known;
     if (fitting.length > 0) choices.set(u.name, [...new Set(fitting)]);
   }
   const build = (chosen: ReadonlyMap<string, string>): Substitution => {
@@ -180,7 +79,7 @@ export function substitutions(expr: string, values: VariableValues = () => undef
     let last = 0;
     const spans: SubstitutedSpan[] = [];
     for (const u of uses) {
-      const value = u.quoted ? expr.slice(u.at, u.end) : (chosen.get(u.name) ?? u.fallback);
+      const value = u.position === 'quoted' ? expr.slice(u.at, u.end) : (chosen.get(u.name) ?? FALLBACK[u.position]);
       text += expr.slice(last, u.at);
       spans.push({ from: text.length, to: text.length + value.length, name: u.name });
       text += value;

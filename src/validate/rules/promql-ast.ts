@@ -1,7 +1,7 @@
 import type { TreeCursor } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parseDuration } from './duration.js';
-import { unquote } from '../lezer-text.js';
+import { unquote } from '../../authoring/lezer-text.js';
 
 export { unquote };
 

@@ -1,7 +1,7 @@
 /**
  * What the PromQL and LogQL parsers here (rules, dashboards, the shared
- * selector walk) read from a lezer tree the same way: string literals and
- * the message of a syntax error.
+ * selector walk, the pass adding the cluster matcher) read from a lezer tree
+ * the same way: string literals and the message of a syntax error.
  */
 
 /** Unquotes a PromQL string literal (double, single or back quotes). */
