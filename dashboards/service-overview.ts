@@ -35,12 +35,12 @@ import {
  * empty on a series). The `$route` variable lists the routes of all three,
  * and its "All" (`.*`) also matches series without a route label.
  */
-const SERVICES = sel('namespace=~"$namespace"', 'job=~"$job"');
+const SERVICES = sel('namespace=~"$namespace"', 'job=~"$job"', 'service=~"$service"');
 const S: HttpSelection = { matchers: SERVICES, route: '$route' };
 const ERRORS: HttpSelection = { ...S, status: '5..' };
 const OVER_RANGE: HttpSelection = { ...S, range: '$__range' };
-const ROUTE = ['job', ...HTTP_ROUTE_LABELS];
-const ROUTE_LEGEND = `{{job}} ${legendOf(HTTP_ROUTE_LABELS)}`;
+const ROUTE = ['job', 'service', ...HTTP_ROUTE_LABELS];
+const ROUTE_LEGEND = `{{service}} ${legendOf(HTTP_ROUTE_LABELS)}`;
 /** The request counters of the spellings, for the variables. */
 const COUNTERS = ['http_requests_total', 'http_server_request_duration_seconds_count'];
 
@@ -55,7 +55,10 @@ export function serviceOverview(_ctx: DashboardContext): DashboardBuilder {
     datasources: ['prometheus'],
   })
     .withVariable(spellingsVariable({ name: 'namespace', labels: ['namespace'], series: COUNTERS }))
-    .withVariable(spellingsVariable({ name: 'job', label: 'service', labels: ['job'], series: COUNTERS.map((c) => `${c}{namespace=~"$namespace"}`) }))
+    .withVariable(spellingsVariable({ name: 'job', labels: ['job'], series: COUNTERS.map((c) => `${c}{namespace=~"$namespace"}`) }))
+    // Applications found by annotation all share one job (kubernetes-pods): the scrape gives each its `service`
+    // (its app label, controller or Service), which tells them apart. "All" also matches series without it.
+    .withVariable(spellingsVariable({ name: 'service', labels: ['service'], series: COUNTERS.map((c) => `${c}{namespace=~"$namespace", job=~"$job"}`) }))
     .withVariable(spellingsVariable({ name: 'route', labels: HTTP_ROUTE_LABELS, series: COUNTERS.map((c) => `${c}{${SERVICES}}`) }));
 
   section(d, 'Now', [

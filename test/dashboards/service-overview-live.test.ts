@@ -9,10 +9,12 @@ import { type StartedServer, startPrometheus, waitFor } from '../support/process
 
 /**
  * The Service overview's queries on a real Prometheus holding two hours of
- * three applications, each instrumented differently: a FastAPI service
- * (prometheus-fastapi-instrumentator), a prometheus_client service with the
- * stack's convention, and an OpenTelemetry service. Every panel must show
- * each of them, and the figures must be the ones the series were written with.
+ * four applications, instrumented differently: a FastAPI service
+ * (prometheus-fastapi-instrumentator), prometheus_client services with the
+ * stack's convention, and an OpenTelemetry service. All are found by
+ * annotation (one job), and two share a namespace: only their `service`
+ * label tells them apart. Every panel must show each of them when it is
+ * picked, and the figures must be the ones the series were written with.
  */
 const STEP = 15;
 const STEPS = (2 * 3600) / STEP;
@@ -22,6 +24,8 @@ const target = (namespace: string, service: string, ip: string) => `job="kuberne
 
 interface App {
   readonly namespace: string;
+  /** The `service` label the scrape gives its series (its app label, controller or Service). */
+  readonly service: string;
   readonly route: string;
   /** Requests per second of the app, and of its 5xx and 4xx answers. */
   readonly rate: number;
@@ -31,9 +35,11 @@ interface App {
   readonly slowest: number;
 }
 const APPS = {
-  fastapi: { namespace: 'shop', route: '/orders/{order_id}', rate: 4.5, errors: 1, clientErrors: 0.5, slowest: 2.5 },
-  prometheusClient: { namespace: 'billing', route: '/invoices', rate: 4.2, errors: 0.2, clientErrors: 0, slowest: 0.25 },
-  otel: { namespace: 'search', route: '/search/{query}', rate: 2.5, errors: 0.5, clientErrors: 0, slowest: 0.5 },
+  fastapi: { namespace: 'shop', service: 'orders', route: '/orders/{order_id}', rate: 4.5, errors: 1, clientErrors: 0.5, slowest: 2.5 },
+  prometheusClient: { namespace: 'billing', service: 'invoices', route: '/invoices', rate: 4.2, errors: 0.2, clientErrors: 0, slowest: 0.25 },
+  otel: { namespace: 'search', service: 'search', route: '/search/{query}', rate: 2.5, errors: 0.5, clientErrors: 0, slowest: 0.5 },
+  // A second application in the shop namespace, found by annotation like the first (job kubernetes-pods): only its service tells them apart.
+  cart: { namespace: 'shop', service: 'cart', route: '/cart', rate: 1.5, errors: 0.1, clientErrors: 0, slowest: 0.1 },
 } as const satisfies Record<string, App>;
 
 /** OpenMetrics families: name → type and lines (`series value ts`), one family's samples together. */
@@ -62,22 +68,27 @@ const histogram = (f: Families, family: string, labels: string, bounds: readonly
 function openMetrics(): string {
   const f: Families = new Map();
   // prometheus-fastapi-instrumentator: handler, method, status classes; a coarse histogram by handler and a fine one without labels.
-  const shop = target('shop', 'orders', '10.0.0.7');
+  const shop = target('shop', APPS.fastapi.service, '10.0.0.7');
   counter(f, 'http_requests', `${shop},handler="${APPS.fastapi.route}",method="GET",status="2xx"`, 3);
   counter(f, 'http_requests', `${shop},handler="${APPS.fastapi.route}",method="GET",status="5xx"`, 1);
   counter(f, 'http_requests', `${shop},handler="${APPS.fastapi.route}",method="GET",status="4xx"`, 0.5);
   // prometheus_client with the stack's convention: route, method, status_code.
-  const billing = target('billing', 'invoices', '10.0.0.8');
+  const billing = target('billing', APPS.prometheusClient.service, '10.0.0.8');
   counter(f, 'http_requests', `${billing},route="${APPS.prometheusClient.route}",method="POST",status_code="200"`, 4);
   counter(f, 'http_requests', `${billing},route="${APPS.prometheusClient.route}",method="POST",status_code="500"`, 0.2);
   histogram(f, 'http_request_duration_seconds', `${shop},handler="${APPS.fastapi.route}",method="GET"`, [0.1, 0.5, 1], 4.5, 2);
   histogram(f, 'http_request_duration_seconds', `${billing},route="${APPS.prometheusClient.route}",method="POST",status_code="200"`, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], 4.2, 0.2);
   histogram(f, 'http_request_duration_highr_seconds', shop, [0.1, 0.5, 1, 2.5, 5, 10, 30, 60], 4.5, 2);
   // OpenTelemetry HTTP semantic conventions as exported to Prometheus.
-  const search = `${target('search', 'search', '10.0.0.9')},http_route="${APPS.otel.route}",http_request_method="GET"`;
+  const search = `${target('search', APPS.otel.service, '10.0.0.9')},http_route="${APPS.otel.route}",http_request_method="GET"`;
   const otelBounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
   histogram(f, 'http_server_request_duration_seconds', `${search},http_response_status_code="200"`, otelBounds, 2, 0.4);
   histogram(f, 'http_server_request_duration_seconds', `${search},http_response_status_code="503"`, otelBounds, 0.5, 0.4);
+  // prometheus_client in the same namespace as the FastAPI service.
+  const cart = target('shop', APPS.cart.service, '10.0.0.10');
+  counter(f, 'http_requests', `${cart},route="${APPS.cart.route}",method="GET",status_code="200"`, APPS.cart.rate - APPS.cart.errors);
+  counter(f, 'http_requests', `${cart},route="${APPS.cart.route}",method="GET",status_code="500"`, APPS.cart.errors);
+  histogram(f, 'http_request_duration_seconds', `${cart},route="${APPS.cart.route}",method="GET",status_code="200"`, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], APPS.cart.rate, 0.05);
   return `${[...f].map(([name, { type, lines }]) => `# TYPE ${name} ${type}\n${lines.join('\n')}`).join('\n')}\n# EOF\n`;
 }
 
@@ -128,7 +139,7 @@ describe('the Service overview on FastAPI, prometheus_client and OpenTelemetry s
   for (const [kind, app] of Object.entries(APPS)) {
     for (const route of ['All', 'its route'] as const) {
       it(`every panel shows the ${kind} service, with $route ${route}`, async () => {
-        const vars = { namespace: app.namespace, route: route === 'All' ? '.*' : `(${escapeRegex(app.route)})` };
+        const vars = { namespace: app.namespace, service: app.service, route: route === 'All' ? '.*' : `(${escapeRegex(app.route)})` };
         for (const p of panels) {
           for (const t of p.targets!) {
             const rows = await query(interpolate(t.expr, vars));
@@ -137,14 +148,19 @@ describe('the Service overview on FastAPI, prometheus_client and OpenTelemetry s
             const expectsNone = p.title === 'Client and server errors' && t.refId === 'A' && app.clientErrors === 0;
             expect(values.length > 0, `${p.title} ${t.refId} for ${kind}: ${JSON.stringify(rows)}`).toBe(!expectsNone);
             // Panels by route name the route under the label the service uses.
-            if (/by route|Routes over/.test(p.title)) for (const r of rows) expect(r.metric['route'] ?? r.metric['handler'] ?? r.metric['http_route'], p.title).toBe(app.route);
+            if (/by route|Routes over/.test(p.title)) {
+              for (const r of rows) {
+                expect(r.metric['route'] ?? r.metric['handler'] ?? r.metric['http_route'], p.title).toBe(app.route);
+                expect(r.metric['service'], p.title).toBe(app.service);
+              }
+            }
           }
         }
       });
     }
 
     it(`counts the ${kind} service's requests, errors and latency as its series were written`, async () => {
-      const vars = { namespace: app.namespace };
+      const vars = { namespace: app.namespace, service: app.service };
       const one = async (title: string, refId = 'A') => {
         const t = panels.find((p) => p.title === title)!.targets!.find((x) => x.refId === refId)!;
         const rows = await query(interpolate(t.expr, vars));
@@ -162,23 +178,24 @@ describe('the Service overview on FastAPI, prometheus_client and OpenTelemetry s
 
   it("reads the FastAPI service's fine histogram for the latency over all routes, its coarse one by route", async () => {
     const t = (title: string) => panels.find((p) => p.title === title)!.targets![0]!.expr;
-    const [all] = await query(interpolate(t('p95 latency'), { namespace: 'shop' }));
+    const vars = { namespace: 'shop', service: APPS.fastapi.service };
+    const [all] = await query(interpolate(t('p95 latency'), vars));
     // Requests take 2 s: the coarse histogram's last bound is 1 s, the fine one's next bound 2.5 s.
     expect(Number(all!.value[1])).toBeGreaterThan(1);
-    const [byRoute] = await query(interpolate(t('p95 latency by route'), { namespace: 'shop' }));
+    const [byRoute] = await query(interpolate(t('p95 latency by route'), vars));
     expect(byRoute!.metric['handler']).toBe(APPS.fastapi.route);
   });
 
-  it('adds the three services up once each, and splits their status codes under every spelling', async () => {
+  it('adds the services up once each, and splits their status codes under every spelling', async () => {
     const t = (title: string) => panels.find((p) => p.title === title)!.targets![0]!.expr;
     const [total] = await query(interpolate(t('Requests per second'), {}));
-    expect(Number(total!.value[1])).toBeCloseTo(APPS.fastapi.rate + APPS.prometheusClient.rate + APPS.otel.rate, 6);
+    expect(Number(total!.value[1])).toBeCloseTo(Object.values(APPS).reduce((n, a) => n + a.rate, 0), 6);
     const byStatus = await query(interpolate(t('Requests by status code'), {}));
     const codes = byStatus.map((r) => r.metric['status_code'] ?? r.metric['status'] ?? r.metric['http_response_status_code']).sort();
     expect(codes).toEqual(['200', '200', '2xx', '4xx', '500', '503', '5xx']);
   });
 
-  it('lists the namespaces and the routes of the three spellings in its variables', async () => {
+  it('lists the namespaces, jobs, services and the routes of the three spellings in its variables', async () => {
     const values = async (name: string, vars: Record<string, string> = {}) => {
       const v = dashboard.templating.list.find((x) => x.name === name)!;
       const inner = /^query_result\(([\s\S]*)\)$/.exec(v.query)![1]!;
@@ -188,7 +205,11 @@ describe('the Service overview on FastAPI, prometheus_client and OpenTelemetry s
       return rows.map((r) => regex.exec(`{${Object.entries(r.metric).map(([k, x]) => `${k}="${x}"`).join(', ')}}`)?.[1]).filter((x) => x !== undefined).sort();
     };
     expect(await values('namespace')).toEqual(['billing', 'search', 'shop']);
-    expect(await values('route')).toEqual([APPS.prometheusClient.route, APPS.fastapi.route, APPS.otel.route].sort());
+    expect(await values('job')).toEqual(['kubernetes-pods']);
+    expect(await values('service')).toEqual(Object.values(APPS).map((a) => a.service).sort());
+    expect(await values('service', { namespace: 'shop' })).toEqual([APPS.cart.service, APPS.fastapi.service]);
+    expect(await values('route')).toEqual(Object.values(APPS).map((a) => a.route).sort());
     expect(await values('route', { namespace: 'search' })).toEqual([APPS.otel.route]);
+    expect(await values('route', { namespace: 'shop', service: APPS.cart.service })).toEqual([APPS.cart.route]);
   });
 });
