@@ -42,6 +42,14 @@ export function containerSecurityContext(uid: number): k8s.SecurityContext {
   };
 }
 
+/** Bytes of a Kubernetes memory quantity (`1Gi`, `1536Mi`, `2G`). */
+export function memoryBytes(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) throw new Error(`unreadable memory quantity "${q}"`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 export function resourceRequirements(r: Resources): k8s.ResourceRequirements {
   return {
     requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },

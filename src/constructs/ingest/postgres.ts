@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import type { Image, IngestBackup, Resources, SecretRef, Storage } from '../../config/index.js';
 import { IMAGES, IMAGE_UIDS } from '../../config/index.js';
 import { StackComponent } from '../common/component.js';
-import { containerSecurityContext, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { containerSecurityContext, memoryBytes, podSecurityContext, resourceRequirements } from '../common/security.js';
 import { dataVolume } from '../common/storage.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { BACKUP_ROLE, IngestPostgresBackup } from './backup.js';
@@ -36,6 +36,26 @@ export interface IngestPostgresProps {
 }
 
 const PORT = 5432;
+
+/**
+ * PostgreSQL's memory settings from the container's memory limit, since its
+ * defaults know nothing of the container: a quarter of the limit for
+ * `shared_buffers` (PostgreSQL's own guidance for a dedicated server; the
+ * default is 128 MB whatever the limit), three quarters as
+ * `effective_cache_size` (what the planner assumes the page cache holds; the
+ * default, 4 GB, is more than a small container has) and a sixteenth,
+ * between 16 MB and 1 GB, as `maintenance_work_mem` for the index builds of
+ * migrations and VACUUM. Durability settings stay PostgreSQL's: fsync and
+ * synchronous commits on.
+ */
+export function postgresSettings(memoryLimit: string): Record<string, string> {
+  const mib = Math.floor(memoryBytes(memoryLimit) / 2 ** 20);
+  return {
+    shared_buffers: `${Math.max(16, Math.floor(mib / 4))}MB`,
+    effective_cache_size: `${Math.max(32, Math.floor((mib * 3) / 4))}MB`,
+    maintenance_work_mem: `${Math.min(1024, Math.max(16, Math.floor(mib / 16)))}MB`,
+  };
+}
 
 /** The read-only role Grafana logs in with; the service's migrations grant it the aggregate tables only. */
 export const READER_ROLE = 'grafana_reader';
@@ -182,6 +202,8 @@ export class IngestPostgres extends StackComponent {
               {
                 name: 'postgres',
                 image: `${props.image.repository}:${props.image.tag}`,
+                // The image's entrypoint runs what follows `postgres` as the server's command line.
+                args: ['postgres', ...Object.entries(postgresSettings(props.resources.limits.memory)).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
                 ports: [{ name: 'postgres', containerPort: PORT }],
                 env: [
                   // The superuser is not the service's login: the service connects as the owner role CREATE_OWNER makes.

@@ -4,7 +4,7 @@ import type { Environment, Image } from '../../config/index.js';
 import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { StackComponent } from '../common/component.js';
-import { podSecurityContext } from '../common/security.js';
+import { memoryBytes, podSecurityContext } from '../common/security.js';
 import { ConnectedComponent } from './connected.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { repositoryPort } from './snapshots.js';
@@ -29,14 +29,6 @@ export interface ElasticsearchProps {
 export const HOT_ROLES = ['master', 'data_hot', 'data_content', 'ingest'] as const;
 /** The warm nodes hold data only; ILM's migrate action moves the older backing indices to them. */
 export const WARM_ROLES = ['data_warm'] as const;
-
-/** Bytes of a Kubernetes memory quantity (`1Gi`, `1536Mi`, `2G`). */
-export function memoryBytes(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
-  if (!m) throw new Error(`unreadable memory quantity "${q}"`);
-  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
-  return Number(m[1]) * unit;
-}
 
 /**
  * The JVM heap in MiB: a share of the container's memory limit, the rest left

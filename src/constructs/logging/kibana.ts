@@ -5,10 +5,10 @@ import { IMAGE_UIDS } from '../../config/index.js';
 import { addDisruptionBudget, spreadAffinity } from '../common/availability.js';
 import { checksum } from '../common/checksum.js';
 import { addIngress, ingressUrl } from '../common/ingress.js';
-import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements } from '../common/security.js';
+import { containerSecurityContext, httpProbe, memoryBytes, podSecurityContext, resourceRequirements } from '../common/security.js';
 import type { ScrapeEndpoint } from '../prometheus/scrape.js';
 import { ConnectedComponent } from './connected.js';
-import { type Elasticsearch, memoryBytes } from './elasticsearch.js';
+import type { Elasticsearch } from './elasticsearch.js';
 import { LOG_STREAMS, LOGS_INDEX_PATTERN } from './index-setup.js';
 import { SHELL_LIBRARY, secretEnv, toolPodTemplate } from './tool-pod.js';
 

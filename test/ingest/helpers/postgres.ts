@@ -43,7 +43,11 @@ export class TestPostgres {
   readonly port: number;
   private proc: ChildProcess | undefined;
 
-  private constructor(dir: string, port: number) {
+  private constructor(
+    dir: string,
+    port: number,
+    private readonly settings: Readonly<Record<string, string>>,
+  ) {
     this.dir = dir;
     this.port = port;
   }
@@ -52,13 +56,14 @@ export class TestPostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  static async create(): Promise<TestPostgres> {
+  /** A new server; `settings` are passed to it as `-c name=value` after the helper's own. */
+  static async create(settings: Readonly<Record<string, string>> = {}): Promise<TestPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'obstack-pg-'));
     chmodSync(dir, 0o777);
     const data = join(dir, 'data');
     const [cmd, args] = asPostgres(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
     execFileSync(cmd, args, { stdio: 'pipe' });
-    const pg = new TestPostgres(dir, await freePort());
+    const pg = new TestPostgres(dir, await freePort(), settings);
     await pg.start();
     return pg;
   }
@@ -76,6 +81,7 @@ export class TestPostgres {
       '-c', `unix_socket_directories=${this.dir}`,
       '-c', 'max_connections=100',
       '-c', 'shared_buffers=64MB',
+      ...Object.entries(this.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ]);
     const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
