@@ -31,6 +31,7 @@ import pg from 'pg';
 import { buildApp } from '../src/ingest/app.js';
 import { auditRow } from '../src/ingest/audit.js';
 import { parseConfig, type IngestConfigInput } from '../src/ingest/config.js';
+import { eventRow } from '../src/ingest/routes/events.js';
 import { logDestination } from '../src/ingest/telemetry/logger.js';
 import { insertStatement, type Rows } from '../src/ingest/write-queue.js';
 import { writeThroughOutage } from '../test/ingest/helpers/outage.js';
@@ -149,8 +150,7 @@ function queueRows(type: string, requests: number, events: number): Rows {
   const rows = { events: [] as unknown[][], audit_log: [] as unknown[][] };
   for (let r = 0; r < requests; r++) {
     for (let i = 0; i < events; i++) {
-      const e = event(type, r * events + i);
-      rows.events.push([null, e.type, e.user_id, e.session_id, now, e.properties, 'bench', 'default']);
+      rows.events.push(eventRow(event(type, r * events + i), 'bench', 'default', now));
     }
     rows.audit_log.push(
       auditRow({ actor: 'bench', project: 'default', outcome: 'success', action: 'events.ingest', resourceType: 'events', metadata: { count: events }, ip: '127.0.0.0', requestId: `req-${r}` }),

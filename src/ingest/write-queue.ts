@@ -389,14 +389,14 @@ interface Part {
 
 /** Position of each table's optional key among its columns, -1 when it has none. */
 const OPTIONAL_KEY = Object.fromEntries(
-  (Object.keys(TABLES) as TableName[]).map((t) => {
+  TABLE_NAMES.map((t) => {
     const spec: { columns: readonly (readonly [string, string])[]; optionalKey?: string } = TABLES[t];
     return [t, spec.optionalKey === undefined ? -1 : spec.columns.findIndex(([name]) => name === spec.optionalKey)];
   }),
 ) as Record<TableName, number>;
 
 /** A short name of each table for statement names, which PostgreSQL cuts at 63 bytes. */
-const TABLE_CODE = Object.fromEntries((Object.keys(TABLES) as TableName[]).map((t, i) => [t, String(i)])) as Record<TableName, string>;
+const TABLE_CODE = Object.fromEntries(TABLE_NAMES.map((t, i) => [t, String(i)])) as Record<TableName, string>;
 
 /** A table's rows as parts: those without the optional key, then those with it. */
 function partsOf(table: TableName, rows: unknown[][]): Part[] {

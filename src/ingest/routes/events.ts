@@ -81,6 +81,11 @@ export function acceptEvent(maxAgeDays: number): (v: unknown) => boolean {
   };
 }
 
+/** An accepted event as its `events` row (write-queue column order), sent by `actor` of `project`; `now` stands for a missing timestamp. */
+export function eventRow(e: Pick<IngestEvent, 'type'> & Partial<IngestEvent>, actor: string, project: string, now: string): unknown[] {
+  return [e.event_id ?? null, e.type, e.user_id ?? null, e.session_id ?? null, e.timestamp ?? now, e.properties ?? {}, actor, project];
+}
+
 const Accepted = z.strictObject({ success: z.literal(true), accepted: z.number().int(), request_id: z.string() });
 
 /** `POST /api/v1/events`: one event, an array, or `{ events: [...] }`; answered after commit. */
@@ -97,16 +102,7 @@ export function registerEventRoutes(app: IngestApp, ctx: IngestContext): void {
       const events = request.body;
       const { name: actor, project } = request.principal!;
       const now = isoNow();
-      const rows = events.map((e) => [
-        e.event_id ?? null,
-        e.type,
-        e.user_id ?? null,
-        e.session_id ?? null,
-        e.timestamp ?? now,
-        e.properties ?? {},
-        actor,
-        project,
-      ]);
+      const rows = events.map((e) => eventRow(e, actor, project, now));
       await commitAudited(ctx, request, { events: rows }, { action: 'events.ingest', resourceType: 'events', metadata: { count: events.length } });
       ctx.metrics.eventsIngested.inc(events.length);
       ctx.metrics.batchSize.observe(events.length);
